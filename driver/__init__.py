@@ -1,0 +1,1 @@
+"""confsql: programmable-voice conferences behind SQL (PEP 249 module)."""

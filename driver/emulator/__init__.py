@@ -1,0 +1,48 @@
+"""A stateful Twilio-compatible Conference/Participant API for tests and demos.
+
+Modules, in the order a request meets them: :mod:`.server` (uvicorn on
+127.0.0.1) → :mod:`.app` (auth, latency, faults, request log) →
+:mod:`.routing` (raw-path segments) → :mod:`.endpoints` (one function per
+operation, using :mod:`.params` and :mod:`.paging`) → :mod:`.state` (the
+model) → :mod:`.resources` (JSON rendering).  :mod:`.emulator` is the Python
+facade and :mod:`.seed` fills it with data.
+
+Where Twilio's behaviour is not pinned down by the spec, the emulator:
+
+* answers 401/20003 when valid credentials name another account in the path;
+* answers 400/20001 to ``Status=completed`` (or an announcement) on a
+  conference that is already completed;
+* answers 400/16025 for a label already used by a live participant and
+  400/16024 for an invalid label (over 128 chars, ``/``, or CA-SID-like);
+* answers 400/21603 and 400/21604 for a missing ``From`` / ``To``;
+* treats participants that left (``complete``/``failed``) as gone: fetch,
+  update and delete answer 404, lists omit them;
+* lists participants in join order and conferences newest first (ties by SID).
+
+>>> from driver.emulator import Emulator, EmulatorServer, DEMO_ACCOUNT_SID
+>>> emu = Emulator()
+>>> emu.conferences() == []
+True
+"""
+
+from __future__ import annotations
+
+from .app import ConnectionDropped, create_app
+from .emulator import Emulator
+from .faults import FAULT_KINDS, Fault, FaultPlan, RequestLog, RequestRecord
+from .server import EmulatorServer
+from .sids import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+
+__all__ = [
+    "DEMO_ACCOUNT_SID",
+    "DEMO_AUTH_TOKEN",
+    "FAULT_KINDS",
+    "ConnectionDropped",
+    "Emulator",
+    "EmulatorServer",
+    "Fault",
+    "FaultPlan",
+    "RequestLog",
+    "RequestRecord",
+    "create_app",
+]

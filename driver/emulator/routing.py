@@ -1,0 +1,65 @@
+"""Match request paths to API operations, segment by segment on the raw path.
+
+Splitting the *raw* path keeps ``%2F`` inside a segment (a friendly name or
+label such as ``a/../Calls``) from being taken as a separator; each segment
+is percent-decoded only after splitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+API_VERSION_SEGMENT = "2010-04-01"
+SUFFIX = ".json"
+
+# Operation name -> allowed methods.
+METHODS: dict[str, tuple[str, ...]] = {
+    "conferences": ("GET",),
+    "conference": ("GET", "POST"),
+    "participants": ("GET", "POST"),
+    "participant": ("GET", "POST", "DELETE"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A matched route: the operation and its decoded path arguments."""
+
+    operation: str
+    args: tuple[str, ...]
+
+
+def account_segment(raw_path: str) -> str | None:
+    """The decoded AccountSid of a ``/2010-04-01/Accounts/{AccountSid}/...`` path."""
+    parts = raw_path.split("/")
+    if (
+        len(parts) < 5
+        or parts[0] != ""
+        or parts[1] != API_VERSION_SEGMENT
+        or parts[2] != "Accounts"
+    ):
+        return None
+    return unquote(parts[3]) or None
+
+
+def match(raw_path: str) -> Match | None:
+    """Map a raw path under an account to an operation, or ``None`` (404)."""
+    if account_segment(raw_path) is None:
+        return None
+    rest = raw_path.split("/")[4:]
+    if not rest[-1].endswith(SUFFIX):
+        return None
+    rest[-1] = rest[-1][: -len(SUFFIX)]
+    if any(segment == "" for segment in rest) or rest[0] != "Conferences":
+        return None
+    decoded = tuple(unquote(segment) for segment in rest)
+    if len(rest) == 1:
+        return Match("conferences", ())
+    if len(rest) == 2:
+        return Match("conference", (decoded[1],))
+    if len(rest) == 3 and rest[2] == "Participants":
+        return Match("participants", (decoded[1],))
+    if len(rest) == 4 and rest[2] == "Participants":
+        return Match("participant", (decoded[1], decoded[3]))
+    return None

@@ -1,0 +1,351 @@
+"""In-memory model of accounts, conferences and participants.
+
+Everything here is plain data plus the transitions the API can cause.  The
+:class:`State` guards all of it with one re-entrant lock; callers take
+``state.lock`` around any sequence of reads and writes that must be atomic.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .sids import SidFactory
+
+Clock = Callable[[], datetime]
+
+CONFERENCE_STATUSES = ("init", "in-progress", "completed")
+PARTICIPANT_STATUSES = ("queued", "connecting", "ringing", "connected", "complete", "failed")
+LIVE_PARTICIPANT_STATUSES = frozenset({"queued", "connecting", "ringing", "connected"})
+REASONS_ENDED = (
+    "conference-ended-via-api",
+    "participant-with-end-conference-on-exit-left",
+    "participant-with-end-conference-on-exit-kicked",
+    "last-participant-kicked",
+    "last-participant-left",
+)
+REGIONS = ("us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1")
+
+# One step of deterministic progression for a participant still being dialled.
+NEXT_PARTICIPANT_STATUS = {"queued": "ringing", "connecting": "ringing", "ringing": "connected"}
+
+
+def system_clock() -> datetime:
+    """The real time, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def to_utc_second(value: datetime) -> datetime:
+    """Normalise a datetime to aware UTC with whole seconds (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(slots=True)
+class Account:
+    """An account and its credentials."""
+
+    sid: str
+    auth_token: str
+
+
+@dataclass(slots=True, eq=False)
+class Participant:
+    """A call in a conference."""
+
+    call_sid: str
+    account_sid: str
+    conference_sid: str
+    index: int
+    status: str
+    date_created: datetime
+    date_updated: datetime
+    label: str | None = None
+    muted: bool = False
+    hold: bool = False
+    coaching: bool = False
+    call_sid_to_coach: str | None = None
+    end_conference_on_exit: bool = False
+    start_conference_on_enter: bool = True
+    queue_time_ms: int = 0
+    options: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        """Whether the participant is still in (or joining) its conference."""
+        return self.status in LIVE_PARTICIPANT_STATUSES
+
+
+@dataclass(slots=True, eq=False)
+class Conference:
+    """A conference room and its participants (in join order)."""
+
+    sid: str
+    account_sid: str
+    friendly_name: str | None
+    status: str
+    region: str
+    date_created: datetime
+    date_updated: datetime
+    reason_conference_ended: str | None = None
+    call_sid_ending_conference: str | None = None
+    participants: list[Participant] = field(default_factory=list)
+    options: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        """Whether the conference has not completed."""
+        return self.status != "completed"
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        """Listing order: newest ``date_created`` first, ties by SID."""
+        return (-int(self.date_created.timestamp()), self.sid)
+
+    def live_participants(self) -> list[Participant]:
+        """Participants that have not left, in join order."""
+        return [p for p in self.participants if p.live]
+
+
+def conference_sort_key(conference: Conference) -> tuple[int, str]:
+    """Key function for bisecting an account's conference list."""
+    return conference.sort_key
+
+
+class State:
+    """All emulator data, indexed for the lookups the API needs."""
+
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self.lock = threading.RLock()
+        self.clock: Clock = clock
+        self.sids = SidFactory()
+        self.accounts: dict[str, Account] = {}
+        self.api_keys: dict[str, tuple[str, str]] = {}
+        self.conferences: dict[str, Conference] = {}
+        self.by_account: dict[str, list[Conference]] = {}
+        self.calls: dict[str, Participant] = {}
+        self.pending: dict[str, Participant] = {}
+        self._live_by_name: dict[tuple[str, str], Conference] = {}
+
+    # -- housekeeping -------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The clock's current time, normalised to whole UTC seconds."""
+        return to_utc_second(self.clock())
+
+    def clear(self) -> None:
+        """Drop conferences and participants (accounts stay) and restart SIDs."""
+        with self.lock:
+            self.conferences.clear()
+            self.by_account = {sid: [] for sid in self.accounts}
+            self.calls.clear()
+            self.pending.clear()
+            self._live_by_name.clear()
+            self.sids.reset()
+
+    # -- accounts -----------------------------------------------------------
+
+    def add_account(self, account_sid: str, auth_token: str) -> None:
+        """Register (or re-key) an account."""
+        with self.lock:
+            self.accounts[account_sid] = Account(account_sid, auth_token)
+            self.by_account.setdefault(account_sid, [])
+
+    def add_api_key(self, account_sid: str, key_sid: str, secret: str) -> None:
+        """Register an API key that authenticates as ``account_sid``."""
+        with self.lock:
+            self.api_keys[key_sid] = (account_sid, secret)
+
+    def authenticate(self, username: str, password: str) -> str | None:
+        """The account SID these Basic credentials prove, or ``None``."""
+        with self.lock:
+            account = self.accounts.get(username)
+            if account is not None:
+                return account.sid if account.auth_token == password else None
+            key = self.api_keys.get(username)
+            if key is not None and key[1] == password and key[0] in self.accounts:
+                return key[0]
+            return None
+
+    # -- conferences ----------------------------------------------------------
+
+    def new_conference(
+        self,
+        account_sid: str,
+        friendly_name: str | None,
+        status: str,
+        *,
+        region: str = "us1",
+        date_created: datetime | None = None,
+        date_updated: datetime | None = None,
+    ) -> Conference:
+        """Create and index a conference."""
+        with self.lock:
+            created = to_utc_second(date_created) if date_created else self.now()
+            updated = to_utc_second(date_updated) if date_updated else created
+            conference = Conference(
+                sid=self.sids.next("CF"),
+                account_sid=account_sid,
+                friendly_name=friendly_name,
+                status=status,
+                region=region,
+                date_created=created,
+                date_updated=updated,
+            )
+            self.conferences[conference.sid] = conference
+            listing = self.by_account.setdefault(account_sid, [])
+            bisect.insort(listing, conference, key=conference_sort_key)
+            self._index_name(conference)
+            return conference
+
+    def add_conferences_sorted(self, conferences: Iterable[Conference]) -> None:
+        """Index many conferences at once (one sort instead of many inserts)."""
+        with self.lock:
+            touched: set[str] = set()
+            for conference in conferences:
+                self.conferences[conference.sid] = conference
+                self.by_account.setdefault(conference.account_sid, []).append(conference)
+                touched.add(conference.account_sid)
+                self._index_name(conference)
+            for account_sid in touched:
+                self.by_account[account_sid].sort(key=conference_sort_key)
+
+    def _index_name(self, conference: Conference) -> None:
+        if conference.live and conference.friendly_name is not None:
+            self._live_by_name[(conference.account_sid, conference.friendly_name)] = conference
+
+    def conference(self, account_sid: str, sid: str) -> Conference | None:
+        """The conference ``sid`` if it belongs to ``account_sid``."""
+        conference = self.conferences.get(sid)
+        if conference is None or conference.account_sid != account_sid:
+            return None
+        return conference
+
+    def live_conference_named(self, account_sid: str, name: str) -> Conference | None:
+        """The live conference with this friendly name, if any."""
+        conference = self._live_by_name.get((account_sid, name))
+        return conference if conference is not None and conference.live else None
+
+    def conference_position(self, conference: Conference) -> int:
+        """Index of ``conference`` in its account's listing order."""
+        listing = self.by_account[conference.account_sid]
+        return bisect.bisect_left(listing, conference.sort_key, key=conference_sort_key)
+
+    def end_conference(self, conference: Conference, reason: str, call_sid: str | None) -> None:
+        """Complete a conference and every participant still in it."""
+        now = self.now()
+        conference.status = "completed"
+        conference.reason_conference_ended = reason
+        conference.call_sid_ending_conference = call_sid
+        conference.date_updated = now
+        for participant in conference.participants:
+            if participant.live:
+                self._set_status(participant, "complete", now)
+        key = (conference.account_sid, conference.friendly_name or "")
+        if self._live_by_name.get(key) is conference:
+            del self._live_by_name[key]
+
+    # -- participants -----------------------------------------------------------
+
+    def new_participant(
+        self,
+        conference: Conference,
+        status: str,
+        *,
+        label: str | None = None,
+        muted: bool = False,
+        hold: bool = False,
+        coaching: bool = False,
+        call_sid_to_coach: str | None = None,
+        end_conference_on_exit: bool = False,
+        start_conference_on_enter: bool = True,
+        options: dict[str, object] | None = None,
+        date_created: datetime | None = None,
+    ) -> Participant:
+        """Create a participant in ``conference`` with the given resource fields."""
+        with self.lock:
+            now = self.now()
+            created = to_utc_second(date_created) if date_created else now
+            participant = Participant(
+                call_sid=self.sids.next("CA"),
+                account_sid=conference.account_sid,
+                conference_sid=conference.sid,
+                index=len(conference.participants),
+                status=status,
+                date_created=created,
+                date_updated=created,
+                label=label,
+                muted=muted,
+                hold=hold,
+                coaching=coaching,
+                call_sid_to_coach=call_sid_to_coach,
+                end_conference_on_exit=end_conference_on_exit,
+                start_conference_on_enter=start_conference_on_enter,
+                options=options or {},
+            )
+            conference.participants.append(participant)
+            self.calls[participant.call_sid] = participant
+            if status in NEXT_PARTICIPANT_STATUS:
+                self.pending[participant.call_sid] = participant
+            if status == "connected":
+                self._on_connected(participant, now)
+            return participant
+
+    def participant(self, conference: Conference, ref: str) -> Participant | None:
+        """A live participant of ``conference`` by call SID or label."""
+        found = self.calls.get(ref)
+        if found is not None and found.conference_sid == conference.sid and found.live:
+            return found
+        for candidate in conference.participants:
+            if candidate.live and candidate.label == ref:
+                return candidate
+        return None
+
+    def label_in_use(self, conference: Conference, label: str) -> bool:
+        """Whether a live participant of ``conference`` already has ``label``."""
+        return any(p.live and p.label == label for p in conference.participants)
+
+    def remove_participant(self, participant: Participant, *, kicked: bool) -> None:
+        """Take a participant out; end the conference when that is what Twilio does."""
+        now = self.now()
+        self._set_status(participant, "complete", now)
+        conference = self.conferences[participant.conference_sid]
+        if not conference.live:
+            return
+        how = "kicked" if kicked else "left"
+        if participant.end_conference_on_exit:
+            reason = f"participant-with-end-conference-on-exit-{how}"
+            self.end_conference(conference, reason, participant.call_sid)
+        elif not any(p.live for p in conference.participants):
+            self.end_conference(conference, f"last-participant-{how}", participant.call_sid)
+
+    def _set_status(self, participant: Participant, status: str, now: datetime) -> None:
+        participant.status = status
+        participant.date_updated = now
+        if status not in NEXT_PARTICIPANT_STATUS:
+            self.pending.pop(participant.call_sid, None)
+
+    def _on_connected(self, participant: Participant, now: datetime) -> None:
+        conference = self.conferences[participant.conference_sid]
+        if conference.status == "init" and participant.start_conference_on_enter:
+            conference.status = "in-progress"
+            conference.date_updated = now
+
+    # -- progression ------------------------------------------------------------
+
+    def advance(self, steps: int = 1) -> None:
+        """Move every dialling participant one status along, ``steps`` times."""
+        with self.lock:
+            for _ in range(steps):
+                if not self.pending:
+                    return
+                now = self.now()
+                for participant in list(self.pending.values()):
+                    new_status = NEXT_PARTICIPANT_STATUS[participant.status]
+                    self._set_status(participant, new_status, now)
+                    if new_status == "connected":
+                        self._on_connected(participant, now)

@@ -1,0 +1,329 @@
+"""The HTTP layer: one ``httpx.AsyncClient`` per connection, retries, error mapping.
+
+Retry policy (the same for reads and writes, so nothing is ever sent twice
+unless the server provably did not process it):
+
+* HTTP 429 — the provider says the request was not processed.  Wait for
+  ``Retry-After`` when given, else exponential backoff with jitter; give up
+  after a bounded total wait.
+* Connection refused / DNS failure before anything was sent — retried the same way.
+
+Everything else raises a PEP 249 exception at once.  A write whose outcome is
+unknown (timeout after sending, connection dropped mid-response) raises
+:class:`~driver.errors.OperationalError` saying the change may have happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tenacity
+
+from ._version import __version__
+from .errors import (
+    DataError,
+    DatabaseError,
+    Error,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
+
+log = logging.getLogger("confsql.http")
+
+USER_AGENT = f"confsql/{__version__} (+python-httpx/{httpx.__version__})"
+MAX_RETRY_WAIT = 60.0  # seconds spent waiting on 429s before giving up
+MAX_ATTEMPTS = 8
+
+
+class _Retryable(Exception):
+    """Internal: the request was provably not processed and may be sent again."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class Stats:
+    """Counters a connection exposes for tests, benchmarks and progress display."""
+
+    requests: int = 0
+    retries: int = 0
+    rows: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+
+class _WaitRetryAfter(tenacity.wait.wait_base):
+    """Honour Retry-After when the server sent one, else jittered exponential backoff."""
+
+    def __init__(self) -> None:
+        self._fallback = tenacity.wait_random_exponential(multiplier=0.25, max=8.0)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_RETRY_WAIT)
+        return float(self._fallback(retry_state))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Basic-auth pair plus a description of which credentials they are (no secrets)."""
+
+    username: str
+    password: str
+    kind: str  # e.g. "AccountSid/AuthToken" or "ApiKey/ApiSecret"
+
+    def __repr__(self) -> str:
+        return f"Credentials(kind={self.kind!r}, username={self.username!r}, password=***)"
+
+
+class ApiClient:
+    """Sends requests to one provider for one connection.
+
+    All coroutine methods must run on :mod:`driver.loop`'s event loop.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None,
+        *,
+        timeout: float,
+        max_concurrency: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.stats = Stats()
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    def __repr__(self) -> str:
+        return f"ApiClient(base_url={self.base_url!r}, credentials={self.credentials!r})"
+
+    def _ensure(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        if self._client is None or self._slots is None:
+            auth = (
+                httpx.BasicAuth(self.credentials.username, self.credentials.password)
+                if self.credentials
+                else None
+            )
+            limits = httpx.Limits(
+                max_connections=max(self.max_concurrency, 1),
+                max_keepalive_connections=max(self.max_concurrency, 1),
+            )
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=auth,
+                timeout=httpx.Timeout(self.timeout),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                limits=limits,
+                transport=self._transport,
+                http2=_h2_available() and self._transport is None,
+                follow_redirects=False,
+            )
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+        return self._client, self._slots
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        form: Sequence[tuple[str, str]] | None = None,
+        what: str = "",
+    ) -> httpx.Response:
+        """Send one request with the retry policy; return a 2xx response or raise.
+
+        ``url`` is a path relative to the base URL (already percent-encoded) or
+        an absolute URL on the same host.  ``what`` names the operation for
+        error messages (e.g. "list Conferences").
+        """
+        mutating = method.upper() not in ("GET", "HEAD")
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            wait=_WaitRetryAfter(),
+            stop=(
+                tenacity.stop_after_delay(MAX_RETRY_WAIT)
+                | tenacity.stop_after_attempt(MAX_ATTEMPTS)
+            ),
+            reraise=True,
+            before_sleep=self._count_retry,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(method, url, params, form, mutating, what)
+        except _Retryable as exc:
+            raise OperationalError(
+                f"{what}: {exc.reason}; still failing after retrying for up to "
+                f"{MAX_RETRY_WAIT:.0f} s. Lower MaxConcurrency or try again later.",
+                status=429 if "429" in exc.reason else None,
+                code=20429 if "429" in exc.reason else None,
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count_retry(self, state: tenacity.RetryCallState) -> None:
+        self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        log.info("retrying after %s (attempt %d)", exc, state.attempt_number)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Sequence[tuple[str, str]] | None,
+        form: Sequence[tuple[str, str]] | None,
+        mutating: bool,
+        what: str,
+    ) -> httpx.Response:
+        client, slots = self._ensure()
+        async with slots:
+            self.stats.requests += 1
+            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+            log.debug("%s %s params=%s", method, url, params)
+            try:
+                response = await client.request(
+                    method,
+                    url,
+                    params=list(params) if params else None,
+                    data=_form(form) if form is not None else None,
+                )
+            except httpx.ConnectError as exc:
+                # Nothing reached the server: safe to send again.
+                raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
+            except httpx.TimeoutException as exc:
+                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    raise _Retryable(f"timed out connecting to {self.base_url}") from exc
+                raise _unknown_outcome(what, mutating, f"timed out after {self.timeout:g} s") from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                raise _unknown_outcome(
+                    what, mutating, f"the connection was dropped ({_reason(exc)})"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
+        if response.status_code == 429:
+            raise _Retryable("the provider answered 429 Too Many Requests", _retry_after(response))
+        if response.status_code >= 400:
+            raise error_from_response(response, what)
+        return response
+
+    async def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        form: Sequence[tuple[str, str]] | None = None,
+        what: str = "",
+    ) -> dict[str, Any] | None:
+        """Like :meth:`request` but decode a JSON object body (``None`` for 204)."""
+        response = await self.request(method, url, params=params, form=form, what=what)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise OperationalError(
+                f"{what}: the provider answered {response.status_code} with a body that "
+                "is not JSON; check BaseUrl points at the provider's REST API"
+            ) from exc
+        if not isinstance(body, dict):
+            raise OperationalError(f"{what}: expected a JSON object from the provider")
+        return body
+
+
+def _form(form: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in form:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _reason(exc: BaseException) -> str:
+    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError:
+    if mutating:
+        return OperationalError(
+            f"{what}: {reason}. The request was sent but no answer came back, so it "
+            "may or may not have been carried out; it was NOT retried. Check the "
+            "current state before trying again (for example with SELECT on the table)."
+        )
+    return OperationalError(f"{what}: {reason}. Try again, or raise the Timeout property.")
+
+
+def error_from_response(response: httpx.Response, what: str) -> Error:
+    """Map a provider error response to a PEP 249 exception with status/code/message."""
+    status = response.status_code
+    code: int | None = None
+    message = response.reason_phrase or "error"
+    more_info: str | None = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        raw_code = body.get("code")
+        code = raw_code if isinstance(raw_code, int) else None
+        message = str(body.get("message") or message)
+        info = body.get("more_info")
+        more_info = info if isinstance(info, str) else None
+    detail = f"{what}: provider error {status}" + (f" (code {code})" if code else "")
+    detail += f": {message}"
+    cls: type[Error]
+    if status in (401, 403):
+        cls = OperationalError
+        detail += (
+            ". The provider rejected the credentials: check AccountSid and AuthToken "
+            "(or ApiKey and ApiSecret) in the connection properties."
+        )
+    elif status == 404:
+        cls = ProgrammingError
+    elif status == 409:
+        cls = IntegrityError
+    elif status in (400, 422):
+        cls = DataError
+    elif status >= 500:
+        cls = OperationalError
+        detail += ". The provider failed; try again later."
+    else:
+        cls = DatabaseError
+    return cls(detail, status=status, code=code, more_info=more_info)
+
+
+def _h2_available() -> bool:
+    try:
+        import h2  # noqa: F401
+    except ImportError:
+        return False
+    return True
