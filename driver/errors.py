@@ -8,7 +8,7 @@ Every failure that leaves confsql is one of these.  Provider failures carry
 from __future__ import annotations
 
 
-class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+class Warning(Exception):
     """Important warnings, e.g. data truncation."""
 
 
@@ -63,14 +63,14 @@ class NotSupportedError(DatabaseError):
 
 
 __all__ = [
-    "Warning",
-    "Error",
-    "InterfaceError",
-    "DatabaseError",
     "DataError",
-    "OperationalError",
+    "DatabaseError",
+    "Error",
     "IntegrityError",
+    "InterfaceError",
     "InternalError",
-    "ProgrammingError",
     "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "Warning",
 ]

@@ -246,8 +246,7 @@ class _Prepared:
                 if index != len(tokens) - 1:
                     rest = self.sql[tokens[index + 1].start :].strip()
                     raise _error(
-                        "only one statement is allowed; unexpected text after "
-                        f"';': {rest!r}"
+                        f"only one statement is allowed; unexpected text after ';': {rest!r}"
                     )
                 del tokens[index]
                 return
@@ -340,9 +339,7 @@ class _Prepared:
                 )
         token = tokens[index]
         if token.token_type == TokenType.EQ:
-            raise _error(
-                f"missing parameter name before '=' in {self.source(first, last)!r}"
-            )
+            raise _error(f"missing parameter name before '=' in {self.source(first, last)!r}")
         if not self._is_name(index):
             raise _error(
                 f"expected a parameter name, got {self.source(index, index)!r} "
@@ -360,8 +357,7 @@ class _Prepared:
             raise _error(f"missing '=' after parameter {name!r}")
         if tokens[index + 1].token_type != TokenType.EQ:
             raise _error(
-                f"expected '=' after parameter {name!r}, got "
-                f"{self.source(index + 1, index + 1)!r}"
+                f"expected '=' after parameter {name!r}, got {self.source(index + 1, index + 1)!r}"
             )
         value_first = index + 2
         if value_first > last:
@@ -404,10 +400,7 @@ class _Prepared:
                     f"({self.source(first, last)!r}); only a literal, ?, :name "
                     "or @name is allowed"
                 )
-        if (
-            self._starts_number(index, last)
-            and tokens[index].token_type == TokenType.DOT
-        ):
+        if self._starts_number(index, last) and tokens[index].token_type == TokenType.DOT:
             index += 1  # ``.25`` is tokenized as '.' and '25'
         elif tokens[index].token_type in _PLACEHOLDER_PREFIXES:
             index += 1
@@ -477,9 +470,7 @@ def _procedure(tree: exp.Execute) -> tuple[str, str | None]:
         raise _error("a return-status variable (EXEC @var = proc) is not supported")
     if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
         raise _error("cannot read the procedure name")
-    extra = [
-        key for key, value in table.args.items() if key not in ("this", "db") and value
-    ]
+    extra = [key for key, value in table.args.items() if key not in ("this", "db") and value]
     if extra:
         raise _error("cannot read the procedure name")
     schema = table.args.get("db")
@@ -596,9 +587,7 @@ def _lookup(params: Mapping[str, object], name: str) -> object:
     if name in params:
         return params[name]
     folded = name.casefold()
-    matches = [
-        key for key in params if isinstance(key, str) and key.casefold() == folded
-    ]
+    matches = [key for key in params if isinstance(key, str) and key.casefold() == folded]
     if not matches:
         raise _error(f"no value given for placeholder {name!r}")
     if len(matches) > 1:
@@ -625,16 +614,11 @@ def bind(
     named = any(isinstance(arg.value, Named) for arg in call.arguments)
     if params is None:
         params = ()
-    if isinstance(params, (str, bytes, bytearray)) or not isinstance(
-        params, (Sequence, Mapping)
-    ):
-        raise _error(
-            f"parameters must be a sequence or a mapping, not {type(params).__name__}"
-        )
+    if isinstance(params, (str, bytes, bytearray)) or not isinstance(params, (Sequence, Mapping)):
+        raise _error(f"parameters must be a sequence or a mapping, not {type(params).__name__}")
     if positional and named:
         raise _error(
-            "the statement mixes positional (?) and named (:name/@name) "
-            "placeholders; use one style"
+            "the statement mixes positional (?) and named (:name/@name) placeholders; use one style"
         )
     result: dict[str, object] = {}
     if named:
@@ -645,9 +629,7 @@ def bind(
             )
         for arg in call.arguments:
             value = arg.value
-            result[arg.name] = (
-                _lookup(params, value.name) if isinstance(value, Named) else value
-            )
+            result[arg.name] = _lookup(params, value.name) if isinstance(value, Named) else value
         return result
     if isinstance(params, Mapping):
         if positional:
@@ -657,15 +639,13 @@ def bind(
             )
         if params:
             raise _error(
-                f"the statement has no placeholders but {len(params)} "
-                "parameter(s) were given"
+                f"the statement has no placeholders but {len(params)} parameter(s) were given"
             )
         return {arg.name: arg.value for arg in call.arguments}
     if len(params) != positional:
         if not positional:
             raise _error(
-                f"the statement has no placeholders but {len(params)} "
-                "parameter(s) were given"
+                f"the statement has no placeholders but {len(params)} parameter(s) were given"
             )
         few_or_many = "few" if len(params) < positional else "many"
         raise _error(
@@ -674,7 +654,5 @@ def bind(
         )
     for arg in call.arguments:
         value = arg.value
-        result[arg.name] = (
-            params[value.index] if isinstance(value, Positional) else value
-        )
+        result[arg.name] = params[value.index] if isinstance(value, Positional) else value
     return result

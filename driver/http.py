@@ -26,8 +26,8 @@ import tenacity
 
 from ._version import __version__
 from .errors import (
-    DataError,
     DatabaseError,
+    DataError,
     Error,
     IntegrityError,
     OperationalError,
@@ -39,6 +39,10 @@ log = logging.getLogger("confsql.http")
 USER_AGENT = f"confsql/{__version__} (+python-httpx/{httpx.__version__})"
 MAX_RETRY_WAIT = 60.0  # seconds spent waiting on 429s before giving up
 MAX_ATTEMPTS = 8
+
+
+class OutcomeUnknown(OperationalError):
+    """A change was sent but no answer came back: it may or may not have happened."""
 
 
 class _Retryable(Exception):
@@ -213,7 +217,9 @@ class ApiClient:
             except httpx.TimeoutException as exc:
                 if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
                     raise _Retryable(f"timed out connecting to {self.base_url}") from exc
-                raise _unknown_outcome(what, mutating, f"timed out after {self.timeout:g} s") from exc
+                raise _unknown_outcome(
+                    what, mutating, f"timed out after {self.timeout:g} s"
+                ) from exc
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 raise _unknown_outcome(
                     what, mutating, f"the connection was dropped ({_reason(exc)})"
@@ -274,7 +280,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError:
     if mutating:
-        return OperationalError(
+        return OutcomeUnknown(
             f"{what}: {reason}. The request was sent but no answer came back, so it "
             "may or may not have been carried out; it was NOT retried. Check the "
             "current state before trying again (for example with SELECT on the table)."

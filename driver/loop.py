@@ -26,9 +26,7 @@ def get_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(
-                target=loop.run_forever, name="confsql-io", daemon=True
-            )
+            thread = threading.Thread(target=loop.run_forever, name="confsql-io", daemon=True)
             thread.start()
             _loop = loop
         return _loop

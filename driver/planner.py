@@ -155,12 +155,7 @@ def best_index(table: Table, mapping: TableMapping, info: apsw.IndexInfo) -> boo
     access, missing = _access(mapping, eq_columns)
 
     limit_arg = offset_arg = None
-    if (
-        access != "impossible"
-        and all_omitted
-        and info.nOrderBy == 0
-        and limit_i is not None
-    ):
+    if access != "impossible" and all_omitted and info.nOrderBy == 0 and limit_i is not None:
         argv += 1
         info.set_aConstraintUsage_argvIndex(limit_i, argv)
         info.set_aConstraintUsage_omit(limit_i, True)

@@ -49,7 +49,7 @@ class Table:
     columns: tuple[Column, ...]
     insert: str | None = None
     update: str | None = None
-    delete: bool = False
+    delete: str | None = None
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (case-insensitive), if any."""
@@ -149,6 +149,7 @@ class Provider:
     default_region: str | None = None
     default_edge: str | None = None
     account_sid_pattern: str | None = None
+    conference_sid_pattern: str | None = None
     filter_date_format: str = "%Y-%m-%d"
 
 
@@ -258,7 +259,7 @@ def _table(path: Path) -> Table:
         columns=tuple(_column(f"{where} {c.get('name')}", c) for c in raw["columns"]),
         insert=raw.get("insert"),
         update=raw.get("update"),
-        delete=bool(raw.get("delete", False)),
+        delete=raw.get("delete"),
     )
 
 
@@ -302,6 +303,9 @@ def _procedure(path: Path, tables: Mapping[str, Table]) -> Procedure:
 
 def _provider(path: Path) -> Provider:
     raw = _read(path)
+    if "extends" in raw:  # a profile that reuses another provider's mapping
+        base = _read(path.with_name(f"{raw['extends']}.toml"))
+        raw = {**base, **{k: v for k, v in raw.items() if k != "extends"}}
     tables = {
         name: TableMapping(
             items=t["items"],
@@ -343,6 +347,7 @@ def _provider(path: Path) -> Provider:
         default_region=raw.get("default_region"),
         default_edge=raw.get("default_edge"),
         account_sid_pattern=raw.get("account_sid_pattern"),
+        conference_sid_pattern=raw.get("conference_sid_pattern"),
         filter_date_format=raw.get("filter_date_format", "%Y-%m-%d"),
     )
 
@@ -358,7 +363,7 @@ def load(root: Path | None = None) -> Catalog:
     }
     providers = {p.name: p for p in map(_provider, sorted((base / "providers").glob("*.toml")))}
     for table in tables.values():
-        for proc in (table.insert, table.update):
+        for proc in (table.insert, table.update, table.delete):
             if proc and _lookup(procedures, proc) is None:
                 raise SchemaError(f"table {table.name}: procedure {proc!r} is not declared")
     return Catalog(tables=tables, procedures=procedures, providers=providers)

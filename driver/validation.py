@@ -148,11 +148,7 @@ def describe_allowed(spec: Input | Column | Rule) -> str:
         return f"one of {choices}"
     if rule.format:
         text = describe_format(rule.format)
-        return (
-            f"one or more of {text}, separated by spaces or commas"
-            if rule.list
-            else text
-        )
+        return f"one or more of {text}, separated by spaces or commas" if rule.list else text
     if rule.type == "BOOLEAN":
         return "true or false (1 or 0)"
     if rule.type in ("INTEGER", "REAL"):
@@ -202,18 +198,14 @@ def coerce_value(
     subject = f"{owner} {kind} {rule.name!r}" if owner else f"{kind} {rule.name!r}"
 
     def fail(problem: str) -> NoReturn:
-        raise DataError(
-            f"{subject}: {_show(value)} {problem}; allowed: {describe_allowed(rule)}"
-        )
+        raise DataError(f"{subject}: {_show(value)} {problem}; allowed: {describe_allowed(rule)}")
 
     if rule.list:
         return _coerce_list(rule, value, fail)
     return _coerce_scalar(rule, value, fail)
 
 
-def _coerce_list(
-    rule: Rule, value: object, fail: Callable[[str], NoReturn]
-) -> list[str]:
+def _coerce_list(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -> list[str]:
     if isinstance(value, str):
         words = [w for w in _LIST_SEPARATORS.split(value) if w]
     elif isinstance(value, (list, tuple)):
@@ -237,9 +229,7 @@ def _coerce_list(
     return result
 
 
-def _coerce_scalar(
-    rule: Rule, value: object, fail: Callable[[str], NoReturn]
-) -> object:
+def _coerce_scalar(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -> object:
     if rule.type == "BOOLEAN":
         return _to_bool(value, fail)
     if rule.type == "INTEGER":
@@ -321,9 +311,7 @@ def _to_datetime_text(value: object, fail: Callable[[str], NoReturn]) -> str:
 
 
 def _check_range(rule: Rule, number: float, fail: Callable[[str], NoReturn]) -> None:
-    if (rule.min is not None and number < rule.min) or (
-        rule.max is not None and number > rule.max
-    ):
+    if (rule.min is not None and number < rule.min) or (rule.max is not None and number > rule.max):
         fail("is out of range")
 
 
@@ -366,9 +354,7 @@ def validate_inputs(proc: Procedure, args: Mapping[str, object]) -> dict[str, ob
     if unknown:
         raise ProgrammingError(_unknown_message(proc, unknown))
 
-    _check_missing(
-        proc, {name for name, (_, value) in given.items() if value is not None}
-    )
+    _check_missing(proc, {name for name, (_, value) in given.items() if value is not None})
 
     result: dict[str, object] = {}
     for inp in proc.inputs:
@@ -398,8 +384,7 @@ def _unknown_message(proc: Procedure, unknown: list[str]) -> str:
         parts.append(f"{bare!r}{hint}")
     noun = "input" if len(parts) == 1 else "inputs"
     return (
-        f"{proc.name} has no {noun} {', '.join(parts)} "
-        f"(to list its inputs: {_inputs_query(proc)})"
+        f"{proc.name} has no {noun} {', '.join(parts)} (to list its inputs: {_inputs_query(proc)})"
     )
 
 
@@ -426,9 +411,7 @@ def _check_requires(proc: Procedure, values: Mapping[str, object]) -> None:
             continue
         other = proc.input(needed)
         if other is None:
-            raise InternalError(
-                f"{proc.name} input {inp.name} requires unknown input {needed!r}"
-            )
+            raise InternalError(f"{proc.name} input {inp.name} requires unknown input {needed!r}")
         if other.name not in values:
             shown = "true" if inp.type == "BOOLEAN" else _show(values[inp.name])
             raise DataError(

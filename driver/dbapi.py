@@ -1,0 +1,332 @@
+"""PEP 249 Connection and Cursor.
+
+``cursor.execute`` routes each statement: ``EXEC``/``EXECUTE`` goes to the
+procedure runner (never through SQLite, so a SELECT can never place a call);
+everything else runs in SQLite over the virtual tables.  Every failure leaves
+as a PEP 249 exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import apsw
+
+from . import catalog as sys_catalog
+from . import dml, errors, schema
+from .errors import Error, InterfaceError
+from .exec_parser import bind, is_exec, parse_exec
+from .properties import resolve
+from .session import Session
+from .vtable import Module, WriteContext
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+Description = tuple[tuple[str, str | None, None, None, None, None, bool | None], ...]
+
+
+def translate(exc: BaseException) -> BaseException:
+    """Map any exception from SQLite, APSW or our own layers to a PEP 249 error."""
+    if isinstance(exc, Error | KeyboardInterrupt | SystemExit):
+        return exc
+    text = str(exc)
+    if isinstance(exc, apsw.InterruptError):
+        return errors.OperationalError("the statement was cancelled")
+    if isinstance(exc, apsw.SQLError | apsw.BindingsError | apsw.ReadOnlyError):
+        return errors.ProgrammingError(_sql_hint(text))
+    if isinstance(exc, apsw.ConstraintError):
+        return errors.IntegrityError(text)
+    if isinstance(exc, apsw.MismatchError | apsw.TooBigError | apsw.RangeError):
+        return errors.DataError(text)
+    if isinstance(
+        exc, apsw.ExecutionCompleteError | apsw.CursorClosedError | apsw.ConnectionClosedError
+    ):
+        return errors.InterfaceError(text)
+    if isinstance(exc, apsw.Error):
+        return errors.OperationalError(text)
+    if isinstance(exc, TypeError | OverflowError) and "bind" in text.lower():
+        return errors.ProgrammingError(f"a parameter cannot be used: {text}")
+    return errors.InternalError(f"unexpected {type(exc).__name__}: {text} (please report this)")
+
+
+def _sql_hint(text: str) -> str:
+    if text.startswith("SQLError: no such table"):
+        return f"{text} (SELECT TableName FROM sys_tables lists the tables)"
+    return text
+
+
+def _adapt(value: Any) -> Any:
+    """Python values SQLite cannot store, as the text/numbers our columns hold."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def _adapt_params(params: Params) -> Params:
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {k: _adapt(v) for k, v in params.items()}
+    if isinstance(params, str | bytes):
+        raise errors.ProgrammingError("parameters must be a sequence or a mapping, not a string")
+    return tuple(_adapt(v) for v in params)
+
+
+class Connection:
+    """A connection to one provider account (PEP 249)."""
+
+    Warning = errors.Warning
+    Error = errors.Error
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def __init__(self, dsn: str = "", **props: Any) -> None:
+        self.catalog = schema.load()
+        settings = resolve(dsn, props, self.catalog)
+        self.session = Session(self.catalog, settings)
+        self.provider = self.session.provider
+        self._db = apsw.Connection(":memory:")
+        self._closed = False
+        for table in self.catalog.tables.values():
+            if table.name in self.provider.tables:
+                self._db.create_module(
+                    table.name,
+                    Module(self.session, table),
+                    use_bestindex_object=True,
+                    eponymous_only=True,
+                )
+        rows = sys_catalog.rows(self.catalog, self.provider)
+        for name, columns in sys_catalog.SYS_VIEWS.items():
+            self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<confsql.Connection {state} {self.session.settings!r}>"
+
+    @property
+    def db(self) -> apsw.Connection:
+        """The underlying APSW connection (the shell builds on it)."""
+        self._check()
+        return self._db
+
+    @property
+    def stats(self) -> Any:
+        """Request counters for this connection: requests, retries, rows."""
+        return self.session.stats
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+
+    def cursor(self) -> Cursor:
+        """A new cursor."""
+        self._check()
+        return Cursor(self)
+
+    def close(self) -> None:
+        """Close the connection; further use raises InterfaceError."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.session.close()
+        finally:
+            self._db.close()
+
+    def commit(self) -> None:
+        """No-op: every write is sent to the provider when its statement runs."""
+        self._check()
+
+    def rollback(self) -> None:
+        """No-op: there is no transaction to roll back (writes are sent immediately)."""
+        self._check()
+
+    def interrupt(self) -> None:
+        """Cancel the statement running on this connection (from another thread)."""
+        if not self._closed:
+            self._db.interrupt()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Cursor:
+    """A PEP 249 cursor; rows stream from the provider as they are fetched."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.description: Description | None = None
+        self._rows: Iterator[tuple[Any, ...]] | None = None
+        self._apsw: apsw.Cursor | None = None
+        self._closed = False
+
+    # --- executing --------------------------------------------------------------
+
+    def execute(self, operation: str, parameters: Params = None) -> Cursor:
+        """Run one statement (EXEC, SELECT, INSERT, UPDATE, DELETE, ...)."""
+        self._check()
+        self._reset()
+        try:
+            if is_exec(operation):
+                self._execute_proc(operation, parameters)
+            else:
+                self._execute_sql(operation, parameters)
+        except BaseException as exc:
+            self._reset()
+            raise translate(exc) from (None if exc is translate(exc) else exc)
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Params]) -> Cursor:
+        """Run ``operation`` once per parameter set (one EXEC / one write each)."""
+        total = 0
+        for params in seq_of_parameters:
+            self.execute(operation, params)
+            total += max(self.rowcount, 0)
+        self.rowcount = total
+        self._reset_rows()
+        return self
+
+    def _execute_proc(self, sql: str, params: Params) -> None:
+        call = parse_exec(sql)
+        args = bind(call, _adapt_params(params))
+        session = self.connection.session
+        proc = session.runner.procedure(call.procedure)
+        rows = session.call_procedure(proc.name, args)
+        self.description = tuple(
+            (r.name, r.type, None, None, None, None, True) for r in proc.results
+        )
+        self.rowcount = len(rows)
+        self._rows = iter(rows)
+
+    def _execute_sql(self, sql: str, params: Params) -> None:
+        conn = self.connection
+        session = conn.session
+        session.write_context = dml.check(sql, conn.catalog) if dml.is_dml(sql) else WriteContext()
+        cursor = conn.db.cursor()
+        before = conn.db.total_changes()
+        try:
+            cursor.execute(sql, _adapt_params(params))
+        finally:
+            session.write_context = WriteContext()
+        self._apsw = cursor
+        try:
+            desc = cursor.getdescription()
+        except apsw.ExecutionCompleteError:
+            desc = ()
+        if desc:
+            self.description = tuple(
+                (name, decltype, None, None, None, None, True) for name, decltype in desc
+            )
+            self._rows = self._stream(cursor)
+        else:
+            self.rowcount = conn.db.total_changes() - before
+            self._rows = None
+
+    def _stream(self, cursor: apsw.Cursor) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from cursor
+        except BaseException as exc:
+            err = translate(exc)
+            raise err from (None if err is exc else exc)
+
+    # --- fetching ---------------------------------------------------------------
+
+    def _need_rows(self) -> Iterator[tuple[Any, ...]]:
+        self._check()
+        if self._rows is None:
+            raise errors.ProgrammingError(
+                "no result set: execute a statement that returns rows first"
+            )
+        return self._rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row, or None when the result is exhausted."""
+        return next(self._need_rows(), None)
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        """Up to ``size`` (default ``arraysize``) rows."""
+        rows = self._need_rows()
+        count = self.arraysize if size is None else size
+        out: list[tuple[Any, ...]] = []
+        for row in rows:
+            out.append(row)
+            if len(out) >= count:
+                break
+        return out
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """All remaining rows."""
+        return list(self._need_rows())
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    # --- housekeeping -------------------------------------------------------------
+
+    def setinputsizes(self, sizes: Any) -> None:
+        """Accepted and ignored (PEP 249)."""
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        """Accepted and ignored (PEP 249)."""
+
+    def close(self) -> None:
+        """Close the cursor and stop any scan still running."""
+        self._reset()
+        self._closed = True
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check()
+
+    def _reset_rows(self) -> None:
+        if self._apsw is not None:
+            try:
+                self._apsw.close(force=True)
+            except apsw.Error:
+                pass
+            self._apsw = None
+        self._rows = None
+
+    def _reset(self) -> None:
+        self._reset_rows()
+        self.description = None
+        self.rowcount = -1
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,139 @@
+"""Run stored procedures: validated inputs → one provider request → result rows.
+
+Procedures are declared in ``schema/procedures``; the request each one sends
+is declared in the provider mapping.  Table writes (INSERT/UPDATE/DELETE) go
+through here too, so a row written with SQL and a row written with EXEC take
+the same path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ProgrammingError
+from .http import OutcomeUnknown
+from .planner import path_inputs
+from .requests import Requester
+from .schema import Catalog, Procedure, ProcedureMapping
+from .validation import validate_inputs
+from .values import decoder, to_form_value
+
+Row = tuple[Any, ...]
+
+
+class ProcedureRunner:
+    """Sends procedure calls for one connection."""
+
+    def __init__(self, catalog: Catalog, requester: Requester) -> None:
+        self.catalog = catalog
+        self.requester = requester
+        self.provider = requester.provider
+
+    def procedure(self, name: str) -> Procedure:
+        """The declared procedure, or ProgrammingError listing the known ones."""
+        proc = self.catalog.procedure(name)
+        if proc is None or self.provider.procedures.get(proc.name) is None:
+            known = ", ".join(sorted(self.provider.procedures))
+            raise ProgrammingError(
+                f"unknown procedure {name!r}; known procedures: {known} "
+                "(SELECT * FROM sys_procedures lists them with descriptions)"
+            )
+        return proc
+
+    def validate(self, name: str, args: Mapping[str, object]) -> dict[str, object]:
+        """Check and coerce inputs; nothing is sent."""
+        return validate_inputs(self.procedure(name), args)
+
+    async def call(self, name: str, inputs: Mapping[str, object]) -> list[Row]:
+        """Send one (already validated) call and return its result rows."""
+        proc = self.procedure(name)
+        mapping = self.provider.procedures[proc.name]
+        values = dict(inputs)
+        for input_name in mapping.resolve_conference:
+            if input_name in values:
+                values[input_name] = await self._conference_sid(str(values[input_name]))
+        path_names = set(path_inputs(mapping.path))
+        path = {n: str(values[n]) for n in path_names if n in values}
+        form = [
+            (mapping.fields.get(n, n), to_form_value(item))
+            for n, v in values.items()
+            if n not in path_names
+            for item in (v if isinstance(v, list) else [v])
+        ]
+        what = f"{proc.name}"
+        try:
+            body = await self.requester.client.json(
+                mapping.method,
+                self.requester.url(mapping.path, path),
+                form=form if mapping.method != "DELETE" else None,
+                what=what,
+            )
+        except OutcomeUnknown as exc:
+            exc.args = (f"{exc.message} {self._check_hint(proc, values)}",)
+            exc.message = exc.args[0]
+            raise
+        return [self._result_row(proc, mapping, body, values)]
+
+    def _result_row(
+        self,
+        proc: Procedure,
+        mapping: ProcedureMapping,
+        body: Mapping[str, Any] | None,
+        values: Mapping[str, object],
+    ) -> Row:
+        fields: Mapping[str, str] = mapping.results
+        if not fields and proc.results_table:
+            fields = self.provider.tables[proc.results_table].fields
+        row = []
+        for result in proc.results:
+            if body is not None and result.name in fields:
+                raw = body.get(fields[result.name])
+            else:
+                raw = values.get(result.name)  # e.g. DELETE answers 204: echo the inputs
+            row.append(decoder(result.type)(raw))
+        return tuple(row)
+
+    async def _conference_sid(self, value: str) -> str:
+        """A conference SID as given, or the SID of the live conference with that name."""
+        pattern = self.provider.conference_sid_pattern
+        if pattern is None or re.match(pattern, value):
+            return value
+        table = self.provider.tables["Conferences"]
+        live = self.provider.tables["Participants"].fanout or {}
+        statuses = {s for vals in dict(live.get("filter", {})).values() for s in vals}
+        name_param = table.filters["FriendlyName ="]
+        found: list[str] = []
+        async for items in self.requester.pages("Conferences", table, {}, [(name_param, value)]):
+            found.extend(
+                str(it.get(table.fields["Sid"]))
+                for it in items
+                if not statuses or it.get(table.fields["Status"]) in statuses
+            )
+        if not found:
+            raise ProgrammingError(
+                f"no live conference is named {value!r}; give its CF SID or the exact "
+                "friendly name (SELECT Sid, FriendlyName FROM Conferences "
+                "WHERE Status != 'completed')",
+                status=404,
+            )
+        if len(found) > 1:
+            raise ProgrammingError(
+                f"{len(found)} live conferences are named {value!r}; give the CF SID instead"
+            )
+        return found[0]
+
+    def _check_hint(self, proc: Procedure, values: Mapping[str, object]) -> str:
+        """A SELECT the user can run to see whether an unanswered call took effect."""
+        for table in self.catalog.tables.values():
+            if proc.name not in (table.insert, table.update):
+                continue
+            terms = [
+                f"{c.name} = '{values[c.name]}'"
+                for c in table.columns
+                if c.name in values and (c.key or c.name == "Label")
+            ]
+            where = f" WHERE {' AND '.join(terms)}" if terms else ""
+            return f"To check: SELECT * FROM {table.name}{where}"
+        return ""

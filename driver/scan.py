@@ -1,0 +1,324 @@
+"""Execute a :class:`~driver.planner.Plan`: provider requests → pages of typed rows.
+
+A scan is an async generator of pages (lists of row tuples).  Independent
+requests (IN lists, the live-conference fan-out) run concurrently, bounded by
+the connection's ``MaxConcurrency``; pages stream out as they arrive, and a
+failure anywhere cancels the rest and raises.  Exact constraints are also
+rechecked here in Python, so a provider that filters loosely can never add
+rows SQLite was told it need not check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .planner import Plan, path_inputs
+from .requests import Requester
+from .schema import Catalog, Column, Table, TableMapping
+from .values import NO_MATCH, api_param, comparable, date_bound, decoder
+
+Row = tuple[Any, ...]
+Page = list[Row]
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The plan's pushed constraints with their values, converted for the API."""
+
+    eq: Mapping[str, list[Any]]  # column -> comparable values (already deduplicated)
+    params: Mapping[str, list[str]]  # query parameter -> alternatives (IN gives several)
+    dates: Mapping[str, str]  # query parameter -> single date bound
+    limit: int | None
+    offset: int
+    empty: bool  # some exact constraint can never hold: no request at all
+
+
+def bind_plan(table: Table, mapping: TableMapping, plan: Plan, args: Sequence[Any]) -> Bound:
+    """Attach Filter's argument values to the plan's constraints."""
+    eq: dict[str, list[Any]] = {}
+    params: dict[str, list[str]] = {}
+    dates: dict[str, str] = {}
+    empty = False
+    for p in plan.pushed:
+        col = table.column(p.column)
+        assert col is not None
+        raw = args[p.arg]
+        if p.op in ("=", "IN"):
+            values = list(raw) if p.op == "IN" else [raw]
+            converted = _unique(comparable(col.type, v) for v in values)
+            converted = [v for v in converted if v is not NO_MATCH]
+            if col.values:
+                converted = [v for v in converted if v in col.values]
+            if not converted:
+                empty = True
+                continue
+            eq[p.column] = converted
+            name = mapping.filters.get(f"{p.column} =")
+            if name:
+                params[name] = [str(api_param(col.type, v)) for v in converted]
+        else:
+            bound = date_bound(raw) if col.type == "DATETIME" else None
+            name = mapping.filters.get(f"{p.column} {p.op}")
+            if bound is None or name is None:
+                continue  # superset constraint: pushing nothing is still correct
+            previous = dates.get(name)
+            if previous is not None:
+                # Two bounds on one parameter: keep the tighter (both are rechecked).
+                bound = max(bound, previous) if p.op in (">", ">=") else min(bound, previous)
+            dates[name] = bound
+    limit = _nonneg(args[plan.limit_arg]) if plan.limit_arg is not None else None
+    offset = _nonneg(args[plan.offset_arg]) if plan.offset_arg is not None else 0
+    if plan.limit_arg is not None and limit is None:
+        limit = None  # negative LIMIT means "no limit" in SQLite
+    return Bound(eq=eq, params=params, dates=dates, limit=limit, offset=offset or 0, empty=empty)
+
+
+def _nonneg(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _unique(values: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+class RowMaker:
+    """Turns provider items into typed row tuples for one table."""
+
+    def __init__(self, table: Table, mapping: TableMapping, width: int) -> None:
+        self.fields = [mapping.fields.get(c.name) for c in table.columns]
+        self.decoders = [decoder(c.type) for c in table.columns]
+        self.padding = (None,) * (width - len(table.columns))
+
+    def __call__(self, item: Item) -> Row:
+        get = item.get
+        return (
+            tuple(
+                dec(get(f)) if f is not None else None
+                for f, dec in zip(self.fields, self.decoders, strict=True)
+            )
+            + self.padding
+        )
+
+
+def _matcher(table: Table, eq: Mapping[str, list[Any]]) -> Callable[[Row], bool] | None:
+    """Python recheck of exact equality constraints (SQLite omitted them)."""
+    if not eq:
+        return None
+    checks = [(i, set(eq[c.name])) for i, c in enumerate(table.columns) if c.name in eq]
+
+    def match(row: Row) -> bool:
+        return all(row[i] in wanted for i, wanted in checks)
+
+    return match
+
+
+class Scanner:
+    """Runs plans for one connection."""
+
+    def __init__(self, catalog: Catalog, requester: Requester, max_concurrency: int) -> None:
+        self.catalog = catalog
+        self.requester = requester
+        self.max_concurrency = max_concurrency
+
+    def mapping(self, table: str) -> TableMapping:
+        """The provider mapping of a table."""
+        return self.requester.provider.tables[table]
+
+    async def scan(self, table: Table, plan: Plan, bound: Bound, width: int) -> AsyncIterator[Page]:
+        """Yield pages of rows for ``plan``; honours a pushed LIMIT/OFFSET."""
+        if bound.empty or plan.access == "impossible":
+            return
+        mapping = self.mapping(table.name)
+        make = RowMaker(table, mapping, width)
+        match = _matcher(table, bound.eq)
+        skip = bound.offset
+        remaining = bound.limit
+        if remaining == 0:
+            return
+        page_size = None if remaining is None else remaining + skip
+        async for items in self._items(table, mapping, plan, bound, page_size):
+            rows = [make(it) for it in items]
+            if match is not None:
+                rows = [r for r in rows if match(r)]
+            if skip:
+                cut = min(skip, len(rows))
+                rows, skip = rows[cut:], skip - cut
+            if remaining is not None:
+                rows = rows[:remaining]
+                remaining -= len(rows)
+            if rows:
+                yield rows
+            if remaining == 0:
+                return
+
+    def _items(
+        self,
+        table: Table,
+        mapping: TableMapping,
+        plan: Plan,
+        bound: Bound,
+        page_size: int | None,
+    ) -> AsyncIterator[list[Item]]:
+        if plan.access == "fetch":
+            return self._fetches(table, mapping, bound)
+        if plan.access == "fanout":
+            return self._fanout(table, mapping, bound, page_size)
+        return merge(
+            self._list_streams(table, mapping, bound, [{}], page_size), self.max_concurrency
+        )
+
+    def _query_sets(self, bound: Bound) -> list[list[tuple[str, str]]]:
+        """One query per combination of IN alternatives (the API takes one value each)."""
+        names = list(bound.params)
+        combos = itertools.product(*(bound.params[n] for n in names))
+        dates = list(bound.dates.items())
+        return [list(zip(names, combo, strict=True)) + dates for combo in combos]
+
+    def _list_streams(
+        self,
+        table: Table,
+        mapping: TableMapping,
+        bound: Bound,
+        parents: Iterable[Mapping[str, str]],
+        page_size: int | None,
+    ) -> Iterable[AsyncIterator[list[Item]]]:
+        needs = [n for n in path_inputs(mapping.list) if n != "AccountSid"]
+        path_sets = [
+            dict(zip(needs, combo, strict=True))
+            for combo in itertools.product(*(self._path_values(table, n, bound) for n in needs))
+        ]
+        queries = self._query_sets(bound)
+        for parent in parents:
+            for path in path_sets:
+                for query in queries:
+                    yield self.requester.pages(
+                        table.name, mapping, {**path, **parent}, query, page_size
+                    )
+
+    def _path_values(self, table: Table, name: str, bound: Bound) -> list[str]:
+        col = table.column(name)
+        if col is None or name not in bound.eq:
+            return [""]  # filled by the fan-out parent
+        return [str(api_param(col.type, v)) for v in bound.eq[name]]
+
+    async def _fetches(
+        self, table: Table, mapping: TableMapping, bound: Bound
+    ) -> AsyncIterator[list[Item]]:
+        needs = [n for n in path_inputs(mapping.fetch) if n != "AccountSid"]
+        choices: list[list[str]] = []
+        for name in needs:
+            source = next(c for c in (name, *mapping.fetch_by.get(name, ())) if c in bound.eq)
+            choices.append(self._path_values(table, source, bound))
+        keys = [dict(zip(needs, combo, strict=True)) for combo in itertools.product(*choices)]
+
+        async def one(key: Mapping[str, str]) -> AsyncIterator[list[Item]]:
+            item = await self.requester.fetch(table.name, mapping, key)
+            if item is not None:
+                yield [item]
+
+        async for items in merge((one(k) for k in keys), self.max_concurrency):
+            yield items
+
+    async def _fanout(
+        self, table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
+    ) -> AsyncIterator[list[Item]]:
+        """No parent key given: list the parent table, then each parent's children."""
+        spec = mapping.fanout
+        assert spec is not None
+        parent_table = self.catalog.table(str(spec["table"]))
+        assert parent_table is not None
+        parent_mapping = self.mapping(parent_table.name)
+        key_field = parent_mapping.fields[str(spec["column"])]
+        parent_query = [
+            [(parent_mapping.filters[f"{col} ="], v)]
+            for col, values in dict(spec.get("filter", {})).items()
+            for v in values
+        ] or [[]]
+        parents: list[dict[str, str]] = []
+        streams = (
+            self.requester.pages(parent_table.name, parent_mapping, {}, q) for q in parent_query
+        )
+        async for items in merge(streams, self.max_concurrency):
+            parents.extend({str(spec["into"]): str(it[key_field])} for it in items)
+        async for items in merge(
+            self._list_streams(table, mapping, bound, parents, page_size), self.max_concurrency
+        ):
+            yield items
+
+
+async def merge(
+    streams: Iterable[AsyncIterator[list[Item]]], width: int
+) -> AsyncIterator[list[Item]]:
+    """Run up to ``width`` page streams at once; yield pages as they arrive.
+
+    Memory stays bounded (a small queue; producers wait while it is full).  If
+    any stream fails, the others are cancelled and the error is raised.  When
+    the consumer stops early (LIMIT reached, cursor closed), everything still
+    running is cancelled.
+    """
+    pending = iter(streams)
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=max(width, 2))
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def pump(stream: AsyncIterator[list[Item]]) -> None:
+        try:
+            async for page in stream:
+                await queue.put(("page", page))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the consumer, which raises it
+            await queue.put(("error", exc))
+            return
+        await queue.put(("done", None))
+
+    def start_next() -> bool:
+        stream = next(pending, None)
+        if stream is None:
+            return False
+        tasks.add(asyncio.create_task(pump(stream)))
+        return True
+
+    running = 0
+    for _ in range(max(width, 1)):
+        if not start_next():
+            break
+        running += 1
+    try:
+        while running:
+            kind, value = await queue.get()
+            if kind == "page":
+                yield value
+            elif kind == "done":
+                running -= 1
+                if start_next():
+                    running += 1
+            else:
+                raise value
+    finally:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def row_key(table: Table, row: Row) -> tuple[Any, ...]:
+    """The key column values of a row (its identity for UPDATE/DELETE)."""
+    return tuple(row[i] for i, c in enumerate(table.columns) if c.key)
+
+
+def visible(table: Table) -> list[Column]:
+    """Columns a SELECT * returns."""
+    return [c for c in table.columns if not c.hidden]

@@ -1,0 +1,230 @@
+"""APSW virtual tables: SQLite's callbacks → planner, scanner and procedures.
+
+Each table in ``schema/tables`` becomes an eponymous virtual table.  Reads
+stream pages from :mod:`driver.scan`; writes run the table's declared
+procedures once per row through :mod:`driver.procedures`.  Nothing here names
+a specific table or provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import apsw
+
+from . import loop
+from .errors import ProgrammingError
+from .planner import Plan, best_index
+from .scan import Page, Row, bind_plan, row_key
+from .schema import Column, Table
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+def declaration(columns: Sequence[Column]) -> str:
+    """The CREATE TABLE statement SQLite sees (declared types feed reflection)."""
+    cols = ", ".join(f'"{c.name}" {c.type}{" HIDDEN" if c.hidden else ""}' for c in columns)
+    return f"CREATE TABLE x({cols})"
+
+
+def rowid_for(key: Sequence[Any]) -> int:
+    """A stable 63-bit rowid derived from a row's key."""
+    digest = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+@dataclass
+class WriteContext:
+    """What the DB-API learned about the running DML statement before SQLite ran it."""
+
+    set_columns: tuple[str, ...] | None = None
+
+
+class Module:
+    """The APSW module for one table."""
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.session = session
+        self.table = table
+
+    def Create(
+        self, db: apsw.Connection, modulename: str, dbname: str, tablename: str, *args: str
+    ) -> tuple[str, VTable]:
+        vt = VTable(self.session, self.table)
+        return declaration(vt.columns), vt
+
+    Connect = Create
+
+
+@dataclass
+class VTable:
+    """One virtual table instance."""
+
+    session: Session
+    table: Table
+    columns: tuple[Column, ...] = field(init=False)
+    _rows_by_id: dict[int, Row] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.columns = self.session.catalog.all_columns(self.table)
+        self.mapping = self.session.provider.tables[self.table.name]
+
+    # --- planning and reading ---------------------------------------------------
+
+    def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
+        return best_index(self.table, self.mapping, info)
+
+    def Open(self) -> Cursor:
+        return Cursor(self)
+
+    def remember(self, rowid: int, row: Row) -> None:
+        """Keep a row SQLite may ask us to change or delete (UPDATE/DELETE scans)."""
+        self._rows_by_id[rowid] = row
+
+    # --- writes -----------------------------------------------------------------
+
+    def UpdateInsertRow(self, rowid: int | None, fields: tuple[Any, ...]) -> int:
+        proc = self._proc(self.table.insert, "INSERT INTO")
+        args = {c.name: v for c, v in zip(self.columns, fields, strict=True) if v is not None}
+        not_inputs = [n for n in args if proc.input(n) is None]
+        if not_inputs:
+            raise ProgrammingError(
+                f"INSERT INTO {self.table.name}: column {not_inputs[0]} cannot be set "
+                f"(the values it accepts are the inputs of {proc.name})"
+            )
+        rows = self.session.call_procedure(proc.name, args)
+        result = dict(zip((r.name for r in proc.results), rows[0], strict=True))
+        return rowid_for([result.get(c.name) for c in self.table.keys])
+
+    def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
+        proc = self._proc(self.table.update, "UPDATE")
+        old = self._rows_by_id.get(rowid)
+        new = dict(zip((c.name for c in self.columns), fields, strict=True))
+        set_columns = self.session.write_context.set_columns
+        if set_columns is None:
+            set_columns = tuple(
+                c.name
+                for i, c in enumerate(self.columns)
+                if old is None or i >= len(old) or old[i] != fields[i]
+            )
+        args: dict[str, object] = {c.name: new[c.name] for c in self.table.keys}
+        for name in set_columns:
+            if proc.input(name) is None:
+                raise ProgrammingError(f"UPDATE {self.table.name}: column {name} is read-only")
+            args[name] = new[name]
+        for name in set_columns:  # bring along current values a rule requires
+            inp = proc.input(name)
+            needed = inp.requires if inp else None
+            if needed and needed not in args and new.get(needed) is not None:
+                args[needed] = new[needed]
+        self.session.call_procedure(proc.name, args)
+
+    def UpdateDeleteRow(self, rowid: int) -> None:
+        proc = self._proc(self.table.delete, "DELETE FROM")
+        old = self._rows_by_id.get(rowid)
+        if old is None:
+            raise ProgrammingError(f"DELETE FROM {self.table.name}: row {rowid} is unknown")
+        args = {c.name: v for c, v in zip(self.table.columns, old, strict=False) if c.key}
+        self.session.call_procedure(proc.name, args)
+
+    def _proc(self, name: str | None, verb: str) -> Any:
+        if not name:
+            raise ProgrammingError(f"{verb} {self.table.name} is not supported")
+        return self.session.runner.procedure(name)
+
+    # --- transactions: each write is sent when its statement runs ---------------
+
+    def Begin(self) -> None:
+        self._rows_by_id.clear()
+
+    def Sync(self) -> None:
+        pass
+
+    def Commit(self) -> None:
+        self._rows_by_id.clear()
+
+    def Rollback(self) -> None:
+        self._rows_by_id.clear()
+
+    def Disconnect(self) -> None:
+        pass
+
+    Destroy = Disconnect
+
+
+class Cursor:
+    """Streams the rows of one Filter call, one page in memory at a time."""
+
+    def __init__(self, vtable: VTable) -> None:
+        self.vtable = vtable
+        self.table = vtable.table
+        self.width = len(vtable.columns)
+        self._pages: AsyncIterator[Page] | None = None
+        self._page: Page = []
+        self._i = 0
+
+    def Filter(self, indexnum: int, indexname: str, constraintargs: tuple[Any, ...]) -> None:
+        self._close_stream()
+        plan = Plan.decode(indexname)
+        if plan.access == "impossible":
+            raise ProgrammingError(
+                f"{self.table.name} needs a value for {', '.join(plan.missing)}: add "
+                f"WHERE {plan.missing[0]} = '...' (or IN (...), or join on it)"
+            )
+        session = self.vtable.session
+        bound = bind_plan(self.table, self.vtable.mapping, plan, constraintargs)
+        self._pages = session.scanner.scan(self.table, plan, bound, self.width).__aiter__()
+        self._page, self._i = [], 0
+        self._advance_page()
+
+    def _advance_page(self) -> None:
+        while self._pages is not None:
+            page = loop.run(_anext(self._pages))
+            if page is None:
+                self._pages = None
+                self._page, self._i = [], 0
+                return
+            if page:
+                self.vtable.session.note_rows(len(page))
+                self._page, self._i = page, 0
+                return
+
+    def Eof(self) -> bool:
+        return self._i >= len(self._page)
+
+    def Next(self) -> None:
+        self._i += 1
+        if self._i >= len(self._page):
+            self._advance_page()
+
+    def Column(self, col: int) -> Any:
+        if col == -1:
+            return self.Rowid()
+        return self._page[self._i][col]
+
+    def Rowid(self) -> int:
+        row = self._page[self._i]
+        rowid = rowid_for(row_key(self.table, row))
+        self.vtable.remember(rowid, row)
+        return rowid
+
+    def Close(self) -> None:
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        if self._pages is not None:
+            pages, self._pages = self._pages, None
+            aclose = getattr(pages, "aclose", None)
+            if aclose is not None:
+                loop.run(aclose())
+
+
+async def _anext(pages: AsyncIterator[Page]) -> Page | None:
+    try:
+        return await pages.__anext__()
+    except StopAsyncIteration:
+        return None
