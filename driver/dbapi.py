@@ -229,16 +229,20 @@ class Cursor:
         session = conn.session
         session.write_context = dml.check(sql, conn.catalog) if dml.is_dml(sql) else WriteContext()
         cursor = conn.db.cursor()
+        described: list[tuple[tuple[str, str | None], ...]] = []
+
+        def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            described.append(cur.getdescription())  # known before any row exists
+            return True
+
+        cursor.exec_trace = trace
         before = conn.db.total_changes()
         try:
             cursor.execute(sql, _adapt_params(params))
         finally:
             session.write_context = WriteContext()
         self._apsw = cursor
-        try:
-            desc = cursor.getdescription()
-        except apsw.ExecutionCompleteError:
-            desc = ()
+        desc = described[-1] if described else ()
         if desc:
             self.description = tuple(
                 (name, decltype, None, None, None, None, True) for name, decltype in desc

@@ -48,7 +48,7 @@ def bind_plan(table: Table, mapping: TableMapping, plan: Plan, args: Sequence[An
         col = table.column(p.column)
         assert col is not None
         raw = args[p.arg]
-        if p.op in ("=", "IN"):
+        if p.op in ("=", "IN") and col.type != "DATETIME":
             values = list(raw) if p.op == "IN" else [raw]
             converted = _unique(comparable(col.type, v) for v in values)
             converted = [v for v in converted if v is not NO_MATCH]
@@ -62,6 +62,8 @@ def bind_plan(table: Table, mapping: TableMapping, plan: Plan, args: Sequence[An
             if name:
                 params[name] = [str(api_param(col.type, v)) for v in converted]
         else:
+            if p.op == "IN":
+                continue  # a set of timestamps: SQLite rechecks, push nothing
             bound = date_bound(raw) if col.type == "DATETIME" else None
             name = mapping.filters.get(f"{p.column} {p.op}")
             if bound is None or name is None:
@@ -264,25 +266,29 @@ async def merge(
 ) -> AsyncIterator[list[Item]]:
     """Run up to ``width`` page streams at once; yield pages as they arrive.
 
-    Memory stays bounded (a small queue; producers wait while it is full).  If
-    any stream fails, the others are cancelled and the error is raised.  When
-    the consumer stops early (LIMIT reached, cursor closed), everything still
-    running is cancelled.
+    Each stream runs at most one page ahead of the consumer: it waits until
+    its previous page has been taken before asking for the next one, so a
+    LIMIT that is satisfied early never costs extra pages, and memory stays
+    bounded by ``width`` pages.  If any stream fails, the others are cancelled
+    and the error is raised.  When the consumer stops early (LIMIT reached,
+    cursor closed), everything still running is cancelled.
     """
     pending = iter(streams)
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=max(width, 2))
+    queue: asyncio.Queue[tuple[str, Any, asyncio.Event | None]] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
 
     async def pump(stream: AsyncIterator[list[Item]]) -> None:
         try:
             async for page in stream:
-                await queue.put(("page", page))
+                taken = asyncio.Event()
+                await queue.put(("page", page, taken))
+                await taken.wait()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the consumer, which raises it
-            await queue.put(("error", exc))
+            await queue.put(("error", exc, None))
             return
-        await queue.put(("done", None))
+        await queue.put(("done", None, None))
 
     def start_next() -> bool:
         stream = next(pending, None)
@@ -298,9 +304,11 @@ async def merge(
         running += 1
     try:
         while running:
-            kind, value = await queue.get()
+            kind, value, taken = await queue.get()
             if kind == "page":
                 yield value
+                assert taken is not None
+                taken.set()  # the consumer came back for more: let that stream go on
             elif kind == "done":
                 running -= 1
                 if start_next():

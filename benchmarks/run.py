@@ -1,0 +1,590 @@
+"""confsql benchmarks: request counts, wall times and memory against twilio-python.
+
+The emulator is served over real loopback HTTP (``EmulatorServer``) with a
+per-request latency; each scenario's client side runs in a fresh worker
+process (``workloads.py``) so it never shares a GIL with the emulator and its
+peak RSS growth is its own.  Usage::
+
+    python benchmarks/run.py [--latency-ms 50] [--runs 5] [--only S1,S3]
+                             [--scaling] [--markdown]
+
+This prints figures; it is not a test and always exits 0 unless it crashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from driver.emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, EmulatorServer
+
+WORKLOADS = Path(__file__).resolve().parent / "workloads.py"
+RUN_TIMEOUT = 300.0  # seconds one worker run may take before we give up on it
+SLOW_RUN = 1.0  # twilio-python runs slower than this are not repeated --runs times
+SCALING_SIZES = (50, 200, 800)
+
+
+# -- what is measured -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A data set seeded with ``Emulator.seed_bulk``."""
+
+    name: str
+    conferences: int
+    participants_per: int
+    status: str
+    zero_latency: bool = False
+
+    def describe(self, latency: float) -> str:
+        """One line for the report."""
+        lat = 0.0 if self.zero_latency else latency
+        people = f" × {self.participants_per:,} participants" if self.participants_per else ""
+        return (
+            f"{self.conferences:,} {self.status} conferences{people}, "
+            f"latency {lat * 1000:g} ms/request"
+        )
+
+
+SHAPES: dict[str, Shape] = {
+    "archive": Shape("archive", 5000, 0, "completed"),
+    "live": Shape("live", 200, 10, "in-progress"),
+    "empty": Shape("empty", 0, 0, "completed"),
+    "bulk": Shape("bulk", 100, 1000, "in-progress", zero_latency=True),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the report."""
+
+    id: str
+    title: str
+    shape: str
+    work: str  # a key of workloads.WORKS
+    rows: int  # rows every implementation should return
+    concurrency: int = 16
+    sdk: bool = True  # run twilio-python's default loop
+    sdk_tuned: bool = True  # and its page_size=1000 variant
+    sdk_from: str | None = None  # reuse another scenario's twilio-python figures
+    replay: bool = False  # serve cached responses (client CPU only)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("S1", "SELECT * FROM Conferences", "archive", "conferences", 5000),
+    Scenario("S2", "SELECT * FROM Conferences LIMIT 10", "archive", "conferences-limit10", 10,
+             sdk_tuned=False),
+    Scenario("S3", "SELECT * FROM Participants", "live", "participants", 2000),
+    Scenario("S4", "Conferences JOIN Participants (in-progress)", "live", "join", 2000),
+    Scenario("S3x64", "S3 with MaxConcurrency=64", "live", "participants", 2000,
+             concurrency=64, sdk=False, sdk_tuned=False, sdk_from="S3"),
+    Scenario("S4x64", "S4 with MaxConcurrency=64", "live", "join", 2000,
+             concurrency=64, sdk=False, sdk_tuned=False, sdk_from="S4"),
+    Scenario("S5", "100 × EXEC AddParticipants, one after another", "empty", "exec100", 100,
+             sdk_tuned=False),
+    Scenario("S6", "stream 100,000 participants through fetchall", "bulk", "participants",
+             100_000),
+    Scenario("S6r", "S6, responses replayed from memory (client CPU only)", "bulk",
+             "participants", 100_000, replay=True),
+)  # fmt: skip
+
+
+@dataclass
+class Measurement:
+    """What one implementation did over its runs."""
+
+    impl: str
+    walls: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    failures: int = 0  # error (non-2xx) responses seen by the emulator
+    abandoned: int = 0  # requests the client gave up on (no response sent)
+    rows: int | None = None
+    peak_kb: int = 0
+    rtt: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def wall(self) -> float | None:
+        """Median wall time, seconds."""
+        return statistics.median(self.walls) if self.walls else None
+
+    @property
+    def request_text(self) -> str:
+        """Requests per run; ``a–b`` when runs differ."""
+        if not self.requests:
+            return "—"
+        lo, hi = min(self.requests), max(self.requests)
+        return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
+
+
+@dataclass
+class Outcome:
+    """A scenario's measurements and verdict."""
+
+    scenario: Scenario
+    confsql: Measurement
+    default: Measurement | None = None
+    tuned: Measurement | None = None
+    raw_rtt: float | None = None
+    target: str = ""
+    measured: str = ""
+    met: bool | None = None
+
+
+# -- request counting --------------------------------------------------------------
+
+
+class Counter:
+    """Counts requests a run made: from the emulator's log, or the replay proxy."""
+
+    def __init__(self, emu: Emulator, replay: Any = None) -> None:
+        self.emu = emu
+        self.replay = replay
+        self._start = 0
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.emu.requests.clear()
+        if self.replay is not None:
+            self._start = self.replay.app.hits + self.replay.app.misses
+
+    def count(self) -> tuple[int, int, int]:
+        """(requests, error responses, abandoned requests) since :meth:`reset`."""
+        if self.replay is not None:
+            return self.replay.app.hits + self.replay.app.misses - self._start, 0, 0
+        log = list(self.emu.requests)
+        abandoned = sum(1 for r in log if r.status is None)
+        bad = sum(1 for r in log if r.status is not None and not 200 <= r.status < 300)
+        return len(log), bad, abandoned
+
+
+# -- workers ------------------------------------------------------------------------
+
+
+class Worker:
+    """A ``workloads.py`` process for one (implementation, work) pair."""
+
+    def __init__(self, impl: str, work: str, base_url: str, concurrency: int) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in close())
+        cmd = [
+            sys.executable, str(WORKLOADS), "--impl", impl, "--work", work,
+            "--base-url", base_url, "--account", DEMO_ACCOUNT_SID, "--token", DEMO_AUTH_TOKEN,
+            "--concurrency", str(concurrency),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            text=True, bufsize=1,
+        )  # fmt: skip
+
+    def read(self, timeout: float = RUN_TIMEOUT) -> dict[str, Any]:
+        """The worker's next JSON reply (an ``error`` reply on timeout or exit)."""
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            return {"error": f"worker gave no answer{self._stderr_tail()}"}
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            return {"error": f"worker said {line.strip()[:200]!r}"}
+        return reply
+
+    def run(self) -> dict[str, Any]:
+        """Ask for one run and wait for its figures."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        """Tell the worker to quit; kill it if it does not."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        lines = [x for x in self._stderr.read().splitlines() if x.strip()]
+        return (": " + lines[-1][:300]) if lines else ""
+
+
+def measure(
+    impl: str,
+    scenario: Scenario,
+    base_url: str,
+    counter: Counter,
+    runs: int,
+    slow_runs: int | None = None,
+    prime: bool = False,
+) -> Measurement:
+    """Run ``scenario`` with ``impl`` in a fresh worker.
+
+    ``slow_runs``: when set, stop after that many runs if the first took
+    longer than :data:`SLOW_RUN`.  ``prime``: do one uncounted run first.
+    """
+    m = Measurement(impl)
+    worker = Worker(impl, scenario.work, base_url, scenario.concurrency)
+    try:
+        hello = worker.read(60)
+        if "error" in hello:
+            m.error = hello["error"]
+            return m
+        if prime:
+            reply = worker.run()
+            if "error" in reply:
+                m.error = reply["error"]
+                return m
+        wanted = runs
+        while len(m.walls) < wanted:
+            counter.reset()
+            reply = worker.run()
+            if "error" in reply:
+                m.error = reply["error"]
+                break
+            requests, bad, abandoned = counter.count()
+            if requests == 0 and scenario.rows:
+                m.error = "no request reached the server"
+                break
+            m.walls.append(float(reply["wall"]))
+            m.requests.append(requests)
+            m.failures += bad
+            m.abandoned += abandoned
+            m.rows = int(reply["rows"])
+            m.peak_kb = max(m.peak_kb, int(reply["peak_kb"]))
+            if "rtt" in reply:
+                m.rtt.append(float(reply["rtt"]))
+            if len(m.walls) == 1 and slow_runs is not None and m.walls[0] > SLOW_RUN:
+                wanted = min(runs, slow_runs)
+    finally:
+        worker.close()
+    return m
+
+
+# -- verdicts ------------------------------------------------------------------------
+
+
+def judge(o: Outcome, latency: float) -> None:
+    """Fill ``target``, ``measured`` and ``met`` from the scenario's target."""
+    s, c = o.scenario, o.confsql
+    wall = c.wall
+    if c.error or wall is None:
+        o.target, o.measured, o.met = _target_text(s.id, latency), "n/a (error)", None
+        return
+    o.target = _target_text(s.id, latency)
+    ratio = _ratio(o.default, c)
+    if s.id in ("S1", "S2"):
+        limit = 5 if s.id == "S1" else 1
+        o.measured = f"{c.request_text} requests"
+        o.met = max(c.requests) <= limit
+    elif s.id in ("S3", "S4", "S3x64", "S4x64"):
+        k = 5 if s.id.endswith("x64") else 16
+        o.measured = f"{wall / latency:.1f}× latency" if latency else "latency 0"
+        o.met = wall <= k * latency if latency else None
+        if s.id == "S3":
+            o.measured += f", {ratio:.1f}× SDK" if ratio else ", SDK n/a"
+            o.met = bool(o.met and ratio is not None and ratio >= 12)
+    elif s.id == "S5":
+        if o.raw_rtt is None:
+            o.measured, o.met = "raw round trip n/a", None
+        else:
+            overhead = (wall - 100 * o.raw_rtt) / 100
+            o.measured = f"{overhead * 1000:.2f} ms/EXEC over {o.raw_rtt * 1000:.1f} ms RTT"
+            o.met = overhead <= 0.003
+    elif s.id in ("S6", "S6r"):
+        rate = (c.rows or 0) / wall
+        mb = c.peak_kb / 1024
+        o.measured = f"{rate:,.0f} rows/s, +{mb:.0f} MB"
+        o.met = rate >= 150_000 and mb < 100
+    if c.rows != s.rows:
+        o.measured += f" (rows {c.rows} ≠ {s.rows})"
+        o.met = False
+
+
+def _target_text(sid: str, latency: float) -> str:
+    ms = latency * 1000
+    return {
+        "S1": "≤ 5 requests",
+        "S2": "1 request",
+        "S3": f"≤ 16× latency ({16 * ms:g} ms), ≥ 12× SDK default",
+        "S4": f"≤ 16× latency ({16 * ms:g} ms)",
+        "S3x64": f"≤ 5× latency ({5 * ms:g} ms)",
+        "S4x64": f"≤ 5× latency ({5 * ms:g} ms)",
+        "S5": "≤ 3 ms/EXEC over the round trip",
+        "S6": "≥ 150,000 rows/s, < 100 MB",
+        "S6r": "≥ 150,000 rows/s, < 100 MB",
+    }[sid]
+
+
+def _ratio(sdk: Measurement | None, confsql: Measurement) -> float | None:
+    if sdk is None or sdk.wall is None or confsql.wall is None or confsql.wall == 0:
+        return None
+    return sdk.wall / confsql.wall
+
+
+# -- running --------------------------------------------------------------------------
+
+
+def load_shape(emu: Emulator, shape: Shape, latency: float) -> None:
+    """Reset the emulator, seed ``shape`` and set the latency."""
+    emu.reset()
+    if shape.conferences:
+        emu.seed_bulk(
+            conferences=shape.conferences,
+            participants_per=shape.participants_per,
+            status=shape.status,
+        )
+    emu.latency = 0.0 if shape.zero_latency else latency
+
+
+def run_scenario(
+    s: Scenario,
+    emu: Emulator,
+    base_url: str,
+    args: argparse.Namespace,
+    done: dict[str, Outcome],
+) -> Outcome:
+    """Measure confsql, twilio-python and (for S5) the raw round trip."""
+    replay = None
+    if s.replay:
+        from replay import ReplayServer
+
+        replay = ReplayServer(base_url).start()
+        base_url = replay.base_url
+    counter = Counter(emu, replay)
+    try:
+        o = Outcome(s, measure("confsql", s, base_url, counter, args.runs, prime=s.replay))
+        slow = args.sdk_runs
+        if s.sdk:
+            o.default = measure("sdk-default", s, base_url, counter, args.runs, slow, s.replay)
+        if s.sdk_tuned:
+            o.tuned = measure("sdk-tuned", s, base_url, counter, args.runs, slow, s.replay)
+        if s.sdk_from and s.sdk_from in done:
+            o.default, o.tuned = done[s.sdk_from].default, done[s.sdk_from].tuned
+        if s.work == "exec100":
+            raw = measure("raw", s, base_url, counter, 1)
+            o.raw_rtt = statistics.median(raw.rtt) if raw.rtt else None
+    finally:
+        if replay is not None:
+            replay.stop()
+    judge(o, 0.0 if SHAPES[s.shape].zero_latency else args.latency)
+    return o
+
+
+def run_scaling(emu: Emulator, base_url: str, args: argparse.Namespace, out: TextIO) -> list[str]:
+    """S3 at several conference counts and both concurrencies; returns markdown lines."""
+    lat = args.latency
+    base = SCENARIOS[2]
+    lines = [
+        "| live conferences × 10 | requests | MaxConcurrency=16 | × latency "
+        "| MaxConcurrency=64 | × latency |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    print(f"\nScaling: S3 ({base.title}), latency {lat * 1000:g} ms", file=out)
+    print(f"  {'confs':>6} {'requests':>9} {'c=16':>10} {'×lat':>6} {'c=64':>10} {'×lat':>6}",
+          file=out)  # fmt: skip
+    for n in SCALING_SIZES:
+        load_shape(emu, Shape(f"live{n}", n, 10, "in-progress"), lat)
+        counter = Counter(emu)
+        cells: list[Measurement] = []
+        for conc in (16, 64):
+            sc = Scenario(f"S3@{n}", base.title, "live", base.work, n * 10, concurrency=conc)
+            cells.append(measure("confsql", sc, base_url, counter, args.runs))
+        err = next((m.error for m in cells if m.error), None)
+        if err:
+            print(f"  {n:>6} error: {err}", file=out)
+            lines.append(f"| {n} | error | | | | |")
+            continue
+        w16, w64 = (m.wall or 0.0 for m in cells)
+        xl16, xl64 = (_x(w, lat) for w in (w16, w64))
+        print(f"  {n:>6} {cells[0].request_text:>9} {_fmt(w16):>10} {xl16:>6} "
+              f"{_fmt(w64):>10} {xl64:>6}", file=out)  # fmt: skip
+        lines.append(
+            f"| {n} | {cells[0].request_text} | {_fmt(w16)} | {xl16} | {_fmt(w64)} | {xl64} |"
+        )
+    return lines
+
+
+# -- reporting ------------------------------------------------------------------------
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _x(wall: float | None, latency: float) -> str:
+    return f"{wall / latency:.1f}×" if wall is not None and latency else "—"
+
+
+def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
+    """The plain-text block for one scenario."""
+    s = o.scenario
+    lat = 0.0 if SHAPES[s.shape].zero_latency else latency
+    print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={s.concurrency}]", file=out)
+    for label, m in (("confsql", o.confsql), ("twilio default", o.default),
+                     ("twilio tuned", o.tuned)):  # fmt: skip
+        if m is None:
+            continue
+        reused = " (from " + str(s.sdk_from) + ")" if label != "confsql" and s.sdk_from else ""
+        if m.error:
+            print(f"    {label:<15} error: {m.error}", file=out)
+            continue
+        wall = m.wall or 0.0
+        rate = (m.rows or 0) / wall if wall else 0.0
+        ratio = (
+            "" if label == "confsql" else f"  confsql is {_ratio(m, o.confsql) or 0:.1f}× faster"
+        )
+        bad = f"  {m.failures} error responses!" if m.failures else ""
+        if m.abandoned:
+            bad += f"  ({m.abandoned} request(s) abandoned in flight over {len(m.walls)} runs)"
+        print(
+            f"    {label:<15} requests {m.request_text:>6}  median {_fmt(wall):>8}"
+            f" ({_x(wall, lat)} latency)  rows {m.rows:,}  {rate:,.0f} rows/s"
+            f"  peak RSS +{m.peak_kb / 1024:.1f} MB  [{len(m.walls)} run(s)]{reused}{ratio}{bad}",
+            file=out,
+        )
+    if o.raw_rtt is not None:
+        print(f"    raw httpx POST round trip (median of 20): {o.raw_rtt * 1000:.2f} ms", file=out)
+    verdict = {True: "PASS", False: "MISS", None: "n/a"}[o.met]
+    print(f"    target {o.target}: {verdict} — {o.measured}", file=out)
+
+
+def _sdk_cells(m: Measurement | None, confsql: Measurement) -> tuple[str, str]:
+    """Wall (with request count) and ratio cells for a twilio-python measurement."""
+    if m is None:
+        return "—", "—"
+    if m.error or m.wall is None:
+        return "error", "—"
+    ratio = _ratio(m, confsql)
+    return f"{_fmt(m.wall)} ({m.request_text} req)", f"{ratio:.1f}×" if ratio else "—"
+
+
+def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
+    """The README table."""
+    lines = [
+        "| id | scenario | requests | confsql median wall | × latency | twilio-python default "
+        "| ratio | tuned (page_size=1000) | ratio | target | met? |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for o in outcomes:
+        s, c = o.scenario, o.confsql
+        lat = 0.0 if SHAPES[s.shape].zero_latency else latency
+
+        dw, dr = _sdk_cells(o.default, c)
+        tw, tr = _sdk_cells(o.tuned, c)
+        wall = "error" if c.error else _fmt(c.wall)
+        met = {True: "✅", False: "❌", None: "n/a"}[o.met]
+        title = f"{s.title} ({SHAPES[s.shape].describe(lat)})"
+        lines.append(
+            f"| {s.id} | {title} | {c.request_text} | {wall} | {_x(c.wall, lat)} "
+            f"| {dw} | {dr} | {tw} | {tr} | {o.target} | {met} {o.measured} |"
+        )
+    return lines
+
+
+def machine_line(args: argparse.Namespace) -> str:
+    """CPU, cores, Python and date, for the line under the table."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"Measured on {cpu}, {os.cpu_count()} cores, Python {platform.python_version()} "
+        f"({platform.system()}), {dt.date.today().isoformat()}; emulator over loopback HTTP, "
+        f"{args.latency * 1000:g} ms per request; median of {args.runs} runs "
+        f"(twilio-python loops slower than {SLOW_RUN:g} s: {args.sdk_runs} run(s))."
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    ap = argparse.ArgumentParser(description="confsql vs twilio-python benchmarks")
+    ap.add_argument("--latency-ms", type=float, default=50.0, help="emulator latency per request")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measurement (median reported)")
+    ap.add_argument("--sdk-runs", type=int, default=1,
+                    help=f"runs of twilio-python loops slower than {SLOW_RUN:g} s")  # fmt: skip
+    ap.add_argument("--only", default="", help="comma-separated scenario ids (prefixes: S3, S6)")
+    ap.add_argument("--scaling", action="store_true", help="also run S3 at 50, 200, 800 confs")
+    ap.add_argument("--markdown", action="store_true", help="print a README table on stdout")
+    args = ap.parse_args(argv)
+    args.latency = args.latency_ms / 1000
+    args.runs = max(1, args.runs)
+    args.sdk_runs = max(1, args.sdk_runs)
+    return args
+
+
+def select_scenarios(only: str) -> list[Scenario]:
+    """Scenarios whose id starts with one of the ``--only`` entries (all when empty)."""
+    wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
+    if not wanted:
+        return list(SCENARIOS)
+    chosen = [s for s in SCENARIOS if any(s.id.lower().startswith(w) for w in wanted)]
+    if not chosen:
+        raise SystemExit(f"--only {only!r} matches none of {', '.join(s.id for s in SCENARIOS)}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected scenarios and print the report."""
+    args = parse_args(argv)
+    chosen = select_scenarios(args.only)
+    out = sys.stderr if args.markdown else sys.stdout
+    started = time.perf_counter()
+    emu = Emulator()
+    server = EmulatorServer(emu).start()
+    outcomes: dict[str, Outcome] = {}
+    scaling: list[str] = []
+    try:
+        for shape_name in dict.fromkeys(s.shape for s in chosen):
+            shape = SHAPES[shape_name]
+            load_shape(emu, shape, args.latency)
+            print(f"\n== data: {shape.describe(args.latency)}", file=out)
+            for s in (s for s in chosen if s.shape == shape_name):
+                outcome = run_scenario(s, emu, server.base_url, args, outcomes)
+                outcomes[s.id] = outcome
+                print_outcome(outcome, args.latency, out)
+                out.flush()
+        if args.scaling:
+            scaling = run_scaling(emu, server.base_url, args, out)
+    finally:
+        server.stop()
+    print(f"\nTotal benchmark time {time.perf_counter() - started:.0f} s", file=out)
+    if args.markdown:
+        print("\n".join(markdown(outcomes.values(), args.latency)))
+        print()
+        print(machine_line(args))
+        if scaling:
+            print()
+            print("\n".join(scaling))
+    else:
+        print(machine_line(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
