@@ -30,7 +30,7 @@ Description = tuple[tuple[str, str | None, None, None, None, None, bool | None],
 
 def translate(exc: BaseException) -> BaseException:
     """Map any exception from SQLite, APSW or our own layers to a PEP 249 error."""
-    if isinstance(exc, Error | KeyboardInterrupt | SystemExit):
+    if isinstance(exc, Error) or not isinstance(exc, Exception):
         return exc
     text = str(exc)
     if isinstance(exc, apsw.InterruptError):
@@ -255,7 +255,7 @@ class Cursor:
     def _stream(self, cursor: apsw.Cursor) -> Iterator[tuple[Any, ...]]:
         try:
             yield from cursor
-        except BaseException as exc:
+        except Exception as exc:
             err = translate(exc)
             raise err from (None if err is exc else exc)
 

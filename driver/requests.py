@@ -15,6 +15,19 @@ from .http import ApiClient
 from .schema import Provider, TableMapping
 
 
+def segment(value: str) -> str:
+    """Percent-encode ``value`` as exactly one path segment.
+
+    Every reserved character is encoded (``/`` included), and the dot segments
+    ``.`` and ``..`` are encoded too, since HTTP clients and servers would
+    otherwise resolve them and call a different endpoint.
+    """
+    encoded = quote(value, safe="")
+    if encoded.strip(".") == "":
+        encoded = encoded.replace(".", "%2E")
+    return encoded
+
+
 class Requester:
     """Builds and sends the requests behind table scans for one connection."""
 
@@ -32,7 +45,7 @@ class Requester:
         filled.setdefault("AccountSid", self.account_sid)
         out = self.provider.root + template
         for name, value in filled.items():
-            out = out.replace("{" + name + "}", quote(str(value), safe=""))
+            out = out.replace("{" + name + "}", segment(str(value)))
         if "{" in out:
             raise OperationalError(f"internal: unfilled placeholder in {template!r}")
         return out
