@@ -8,6 +8,7 @@ as a PEP 249 exception.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 from collections.abc import Iterator, Mapping, Sequence
@@ -106,7 +107,7 @@ class Connection:
             if table.name in self.provider.tables:
                 self._db.create_module(
                     table.name,
-                    Module(self.session, table),
+                    Module(self.session, table),  # type: ignore[arg-type]
                     use_bestindex_object=True,
                     eponymous_only=True,
                 )
@@ -317,10 +318,8 @@ class Cursor:
 
     def _reset_rows(self) -> None:
         if self._apsw is not None:
-            try:
+            with contextlib.suppress(apsw.Error):
                 self._apsw.close(force=True)
-            except apsw.Error:
-                pass
             self._apsw = None
         self._rows = None
 

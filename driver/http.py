@@ -328,8 +328,6 @@ def error_from_response(response: httpx.Response, what: str) -> Error:
 
 
 def _h2_available() -> bool:
-    try:
-        import h2  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("h2") is not None

@@ -39,7 +39,7 @@ PROPERTIES: tuple[Property, ...] = (
         "Provider",
         str,
         "Twilio",
-        "Which API to talk to: Twilio, or Sandbox (built-in emulator with demo data, no account needed).",
+        "Which API to talk to: Twilio, or Sandbox (built-in emulator, demo data, no account).",
     ),
     Property(
         "AccountSid",
@@ -110,7 +110,8 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     leftover = re.sub(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|[^;]*)\s*(?:;|$)", "", dsn).strip(" ;")
     if leftover:
         raise ProgrammingError(
-            f"connection string: cannot read {leftover[:40]!r}; use Key=Value pairs separated by ';'"
+            f"connection string: cannot read {leftover[:40]!r}; "
+            "use Key=Value pairs separated by ';'"
         )
     return out
 

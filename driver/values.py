@@ -36,7 +36,8 @@ _MONTHS = {
     )
 }
 _RFC2822_UTC = re.compile(
-    r"^(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:\+0000|GMT|UTC|-0000)$"
+    r"^(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) "
+    r"(\d{2}):(\d{2}):(\d{2}) (?:\+0000|GMT|UTC|-0000)$"
 )
 _SQL_DATETIME = "%Y-%m-%d %H:%M:%S"
 
@@ -204,7 +205,7 @@ def comparable(sql_type: str, value: Any) -> Any:
 def api_param(sql_type: str, value: Any) -> str | _NoMatch:
     """An exact equality value as the API expects it in a query string."""
     converted = comparable(sql_type, value)
-    if converted is NO_MATCH:
+    if isinstance(converted, _NoMatch):
         return NO_MATCH
     if sql_type == "BOOLEAN":
         return "true" if converted else "false"

@@ -12,7 +12,9 @@ from driver.emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, Emulato
 from tests.conftest import Connect
 
 
-def test_wrong_token_is_operational_error_without_the_secret(connect: Connect, emu: Emulator) -> None:
+def test_wrong_token_is_operational_error_without_the_secret(
+    connect: Connect, emu: Emulator
+) -> None:
     conn = connect(AuthToken="definitely-wrong-token")
     with pytest.raises(driver.OperationalError) as info:
         conn.cursor().execute("SELECT * FROM Conferences")
@@ -89,7 +91,9 @@ def test_timeout_on_a_read(connect: Connect, emu: Emulator) -> None:
         conn.cursor().execute("SELECT * FROM Conferences")
 
 
-def test_connection_refused_reports_clearly(connect: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_refused_reports_clearly(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import driver.http
 
     monkeypatch.setattr(driver.http, "MAX_RETRY_WAIT", 0.3)
@@ -123,12 +127,16 @@ def test_missing_credentials_explain_what_to_do() -> None:
     assert "TWILIO_ACCOUNT_SID" in text and "Provider=Sandbox" in text
 
 
-def test_dsn_and_keywords_and_environment(server: EmulatorServer, emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dsn_and_keywords_and_environment(
+    server: EmulatorServer, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu.seed_demo()
     dsn = f"Provider=Twilio;accountsid={DEMO_ACCOUNT_SID};AUTHTOKEN={DEMO_AUTH_TOKEN};BaseUrl={server.base_url}"
     with driver.connect(dsn) as conn:
         assert conn.cursor().execute("SELECT count(*) FROM Conferences").fetchone() == (6,)
-    with driver.connect(account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN, base_url=server.base_url) as conn:
+    with driver.connect(
+        account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN, base_url=server.base_url
+    ) as conn:
         assert conn.cursor().execute("SELECT count(*) FROM Conferences").fetchone() == (6,)
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN)
@@ -156,8 +164,18 @@ def test_sql_errors_are_pep249(conn: driver.Connection) -> None:
 
 
 def test_exceptions_are_on_module_and_connection(conn: driver.Connection) -> None:
-    for name in ("Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
-                 "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError"):
+    for name in (
+        "Warning",
+        "Error",
+        "InterfaceError",
+        "DatabaseError",
+        "DataError",
+        "OperationalError",
+        "IntegrityError",
+        "InternalError",
+        "ProgrammingError",
+        "NotSupportedError",
+    ):
         assert getattr(conn, name) is getattr(driver, name)
     assert issubclass(driver.ProgrammingError, driver.DatabaseError)
     assert issubclass(driver.DatabaseError, driver.Error)
@@ -193,7 +211,8 @@ def test_percent_encoding_of_hostile_names(conn: driver.Connection, emu: Emulato
         names = [c["friendly_name"] for c in emu.conferences()]
         assert name in names
         got = cur.execute(
-            "SELECT p.Label FROM Participants p WHERE p.ConferenceSid = ? AND p.Label = 'l'", (row[2],)
+            "SELECT p.Label FROM Participants p WHERE p.ConferenceSid = ? AND p.Label = 'l'",
+            (row[2],),
         ).fetchall()
         assert got == [("l",)]
 

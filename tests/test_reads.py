@@ -58,7 +58,9 @@ def rows(conn: driver.Connection, sql: str, params: Any = ()) -> list[tuple[Any,
     return conn.cursor().execute(sql, params).fetchall()
 
 
-def check(conn: driver.Connection, data: dict[str, Any], sql: str, params: Any = (), ordered: bool = False) -> list[tuple[Any, ...]]:
+def check(
+    conn: driver.Connection, data: dict[str, Any], sql: str, params: Any = (), ordered: bool = False
+) -> list[tuple[Any, ...]]:
     got = rows(conn, sql, params)
     want = oracle.answer(data["oracle"], sql, params)
     if ordered:
@@ -114,31 +116,45 @@ def test_conference_filters(conn: driver.Connection, data: dict[str, Any], where
     check(conn, data, f"SELECT * FROM Conferences WHERE {where}")
 
 
-def test_status_filter_is_pushed(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_status_filter_is_pushed(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     rows(conn, "SELECT Sid FROM Conferences WHERE Status = 'init' AND FriendlyName = 'Sales'")
     (req,) = gets(emu)
     assert ("Status", "init") in req.query and ("FriendlyName", "Sales") in req.query
 
 
-def test_status_in_is_one_request_per_value(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_status_in_is_one_request_per_value(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     check(conn, data, "SELECT * FROM Conferences WHERE Status IN ('init', 'in-progress')")
     statuses = sorted(dict(r.query)["Status"] for r in gets(emu))
     assert statuses == ["in-progress", "init"]
 
 
-def test_impossible_value_sends_nothing(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_impossible_value_sends_nothing(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     assert rows(conn, "SELECT * FROM Conferences WHERE Status = 'nonsense'") == []
     assert gets(emu) == []
 
 
-def test_date_bounds_push_a_superset(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
-    check(conn, data, "SELECT * FROM Conferences WHERE DateCreated > '2026-11-18 10:00:00' AND DateCreated < '2026-11-19 08:00:00'")
+def test_date_bounds_push_a_superset(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
+    check(
+        conn,
+        data,
+        "SELECT * FROM Conferences WHERE DateCreated > '2026-11-18 10:00:00' AND DateCreated < '2026-11-19 08:00:00'",
+    )
     (req,) = gets(emu)
     assert ("DateCreated>", "2026-11-18") in req.query
     assert ("DateCreated<", "2026-11-19") in req.query
 
 
-def test_sid_equals_fetches_by_sid(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_sid_equals_fetches_by_sid(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     sid = data["sids"][4]
     got = check(conn, data, "SELECT * FROM Conferences WHERE Sid = ?", (sid,))
     assert len(got) == 1
@@ -146,20 +162,26 @@ def test_sid_equals_fetches_by_sid(conn: driver.Connection, data: dict[str, Any]
     assert req.path.endswith(f"/Conferences/{sid}.json")
 
 
-def test_sid_in_list_and_unknown_sid(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
-    wanted = data["sids"][:3] + ["CF" + "0" * 32, "not-a-sid"]
+def test_sid_in_list_and_unknown_sid(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
+    wanted = [*data["sids"][:3], "CF" + "0" * 32, "not-a-sid"]
     marks = ", ".join("?" for _ in wanted)
     got = check(conn, data, f"SELECT Sid FROM Conferences WHERE Sid IN ({marks})", wanted)
     assert len(got) == 3
     assert len(gets(emu)) == 5  # one fetch per SID, unknown ones give zero rows
 
 
-def test_sid_in_subquery_arrives_as_one_set(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_sid_in_subquery_arrives_as_one_set(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     sql = "SELECT Sid FROM Conferences WHERE Sid IN (SELECT Sid FROM Conferences WHERE Status = 'init')"
     check(conn, data, sql)
 
 
-def test_bound_parameters_do_not_change_the_plan(conn: driver.Connection, data: dict[str, Any]) -> None:
+def test_bound_parameters_do_not_change_the_plan(
+    conn: driver.Connection, data: dict[str, Any]
+) -> None:
     for status in STATUSES:
         check(conn, data, "SELECT * FROM Conferences WHERE Status = ?", (status,))
         check(conn, data, "SELECT * FROM Conferences WHERE Status = :s", {"s": status})
@@ -175,7 +197,9 @@ def test_rowid_constraints_are_not_pushed(conn: driver.Connection, data: dict[st
 # --- LIMIT / ORDER BY traps --------------------------------------------------------------
 
 
-def test_limit_is_pushed_as_page_size(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_limit_is_pushed_as_page_size(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     got = rows(conn, "SELECT * FROM Conferences LIMIT 10")
     assert len(got) == 10
     (req,) = gets(emu)
@@ -190,14 +214,33 @@ def test_limit_offset(conn: driver.Connection, data: dict[str, Any], emu: Emulat
     assert ("PageSize", "7") in req.query
 
 
-def test_order_by_with_limit_is_not_truncated_first(conn: driver.Connection, data: dict[str, Any]) -> None:
-    check(conn, data, "SELECT FriendlyName, DateCreated FROM Conferences ORDER BY DateCreated ASC LIMIT 3", ordered=True)
-    check(conn, data, "SELECT Sid FROM Conferences ORDER BY FriendlyName DESC, Sid LIMIT 5 OFFSET 2", ordered=True)
+def test_order_by_with_limit_is_not_truncated_first(
+    conn: driver.Connection, data: dict[str, Any]
+) -> None:
+    check(
+        conn,
+        data,
+        "SELECT FriendlyName, DateCreated FROM Conferences ORDER BY DateCreated ASC LIMIT 3",
+        ordered=True,
+    )
+    check(
+        conn,
+        data,
+        "SELECT Sid FROM Conferences ORDER BY FriendlyName DESC, Sid LIMIT 5 OFFSET 2",
+        ordered=True,
+    )
 
 
 def test_limit_with_inexact_filter(conn: driver.Connection, data: dict[str, Any]) -> None:
-    got = check(conn, data, "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init'")
-    limited = rows(conn, "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init' LIMIT 3")
+    got = check(
+        conn,
+        data,
+        "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init'",
+    )
+    limited = rows(
+        conn,
+        "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init' LIMIT 3",
+    )
     assert len(limited) == min(3, len(got)) and set(limited) <= set(got)
 
 
@@ -206,14 +249,18 @@ def test_limit_with_like(conn: driver.Connection, data: dict[str, Any]) -> None:
     assert len(got) == 4 and all(n.startswith("Sup") for (n,) in got)
 
 
-def test_limit_with_exact_filter_still_pushed(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_limit_with_exact_filter_still_pushed(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     got = rows(conn, "SELECT Sid FROM Conferences WHERE Status = 'completed' LIMIT 2")
     assert len(got) == 2
     (req,) = gets(emu)
     assert ("PageSize", "2") in req.query
 
 
-def test_two_thousand_five_hundred_take_three_requests(conn: driver.Connection, emu: Emulator) -> None:
+def test_two_thousand_five_hundred_take_three_requests(
+    conn: driver.Connection, emu: Emulator
+) -> None:
     emu.seed_bulk(conferences=2500)
     emu.requests.clear()
     assert len(rows(conn, "SELECT Sid FROM Conferences")) == 2500
@@ -230,11 +277,15 @@ def test_limit_beyond_one_page(conn: driver.Connection, emu: Emulator) -> None:
 # --- Participants ----------------------------------------------------------------------
 
 
-def test_participants_without_conference_lists_all_live(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_participants_without_conference_lists_all_live(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     got = check(conn, data, "SELECT * FROM Participants")
     assert got
     listed = {r.path.split("/")[-2] for r in gets(emu) if r.path.endswith("/Participants.json")}
-    live = set(oracle.answer(data["oracle"], "SELECT Sid FROM Conferences WHERE Status != 'completed'"))
+    live = set(
+        oracle.answer(data["oracle"], "SELECT Sid FROM Conferences WHERE Status != 'completed'")
+    )
     assert listed == {sid for (sid,) in live}
 
 
@@ -257,14 +308,18 @@ def test_participant_filters(conn: driver.Connection, data: dict[str, Any], wher
     check(conn, data, f"SELECT * FROM Participants WHERE {where}")
 
 
-def test_participants_of_one_conference(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_participants_of_one_conference(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     sid = data["sids"][3]
     check(conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ?", (sid,))
     (req,) = gets(emu)
     assert req.path.endswith(f"/Conferences/{sid}/Participants.json")
 
 
-def test_participants_muted_filter_is_pushed(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_participants_muted_filter_is_pushed(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     sid = data["sids"][3]
     check(conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ? AND Muted = 1", (sid,))
     (req,) = gets(emu)
@@ -272,20 +327,40 @@ def test_participants_muted_filter_is_pushed(conn: driver.Connection, data: dict
 
 
 def test_participants_conference_in(conn: driver.Connection, data: dict[str, Any]) -> None:
-    sids = data["sids"][:6] + ["CF" + "f" * 32]
+    sids = [*data["sids"][:6], "CF" + "f" * 32]
     marks = ", ".join("?" for _ in sids)
     check(conn, data, f"SELECT * FROM Participants WHERE ConferenceSid IN ({marks})", sids)
 
 
-def test_participant_by_call_sid_and_label(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
+def test_participant_by_call_sid_and_label(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator
+) -> None:
     sid = data["sids"][7]
-    (call_sid, label) = oracle.answer(data["oracle"], "SELECT CallSid, Label FROM Participants WHERE ConferenceSid = ? AND Label IS NOT NULL", (sid,))[0]
+    (call_sid, label) = oracle.answer(
+        data["oracle"],
+        "SELECT CallSid, Label FROM Participants WHERE ConferenceSid = ? AND Label IS NOT NULL",
+        (sid,),
+    )[0]
     emu.requests.clear()
-    check(conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ? AND CallSid = ?", (sid, call_sid))
+    check(
+        conn,
+        data,
+        "SELECT * FROM Participants WHERE ConferenceSid = ? AND CallSid = ?",
+        (sid, call_sid),
+    )
     assert gets(emu)[-1].path.endswith(f"/Participants/{call_sid}.json")
-    check(conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ? AND Label = ?", (sid, label))
+    check(
+        conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ? AND Label = ?", (sid, label)
+    )
     assert gets(emu)[-1].path.endswith(f"/Participants/{label}.json")
-    assert rows(conn, "SELECT * FROM Participants WHERE ConferenceSid = ? AND CallSid = ?", (sid, "CA" + "0" * 32)) == []
+    assert (
+        rows(
+            conn,
+            "SELECT * FROM Participants WHERE ConferenceSid = ? AND CallSid = ?",
+            (sid, "CA" + "0" * 32),
+        )
+        == []
+    )
 
 
 def test_join_pushes_the_key(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
@@ -295,27 +370,51 @@ def test_join_pushes_the_key(conn: driver.Connection, data: dict[str, Any], emu:
     )
     check(conn, data, sql)
     participant_lists = [r for r in gets(emu) if r.path.endswith("/Participants.json")]
-    in_progress = oracle.answer(data["oracle"], "SELECT count(*) FROM Conferences WHERE Status = 'in-progress'")[0][0]
+    in_progress = oracle.answer(
+        data["oracle"], "SELECT count(*) FROM Conferences WHERE Status = 'in-progress'"
+    )[0][0]
     assert len(participant_lists) == in_progress
 
 
 def test_left_join_and_aggregates(conn: driver.Connection, data: dict[str, Any]) -> None:
-    check(conn, data, "SELECT c.Sid, count(p.CallSid) FROM Conferences c LEFT JOIN Participants p ON p.ConferenceSid = c.Sid GROUP BY c.Sid")
-    check(conn, data, "SELECT p.Label, c.Status FROM Participants p JOIN Conferences c ON c.Sid = p.ConferenceSid WHERE p.Muted = 1")
+    check(
+        conn,
+        data,
+        "SELECT c.Sid, count(p.CallSid) FROM Conferences c LEFT JOIN Participants p ON p.ConferenceSid = c.Sid GROUP BY c.Sid",
+    )
+    check(
+        conn,
+        data,
+        "SELECT p.Label, c.Status FROM Participants p JOIN Conferences c ON c.Sid = p.ConferenceSid WHERE p.Muted = 1",
+    )
 
 
-def test_table_valued_form_is_not_supported_for_hidden_args(conn: driver.Connection, data: dict[str, Any]) -> None:
+def test_table_valued_form_is_not_supported_for_hidden_args(
+    conn: driver.Connection, data: dict[str, Any]
+) -> None:
     # A column of another table in the ON clause pushes the key the same way.
-    check(conn, data, "SELECT p.CallSid FROM Conferences c, Participants p WHERE p.ConferenceSid = c.Sid AND c.FriendlyName = 'Sales'")
+    check(
+        conn,
+        data,
+        "SELECT p.CallSid FROM Conferences c, Participants p WHERE p.ConferenceSid = c.Sid AND c.FriendlyName = 'Sales'",
+    )
 
 
 # --- values ----------------------------------------------------------------------------
 
-EXPECTED_TYPES = {"TEXT": "text", "INTEGER": "integer", "BOOLEAN": "integer", "DATETIME": "text", "REAL": "real"}
+EXPECTED_TYPES = {
+    "TEXT": "text",
+    "INTEGER": "integer",
+    "BOOLEAN": "integer",
+    "DATETIME": "text",
+    "REAL": "real",
+}
 
 
 @pytest.mark.parametrize("table", ["Conferences", "Participants"])
-def test_typeof_every_column(conn: driver.Connection, data: dict[str, Any], emu: Emulator, table: str) -> None:
+def test_typeof_every_column(
+    conn: driver.Connection, data: dict[str, Any], emu: Emulator, table: str
+) -> None:
     from driver import schema
 
     if table == "Participants":  # queue_time only exists on a freshly created participant
@@ -333,12 +432,16 @@ def test_typeof_every_column(conn: driver.Connection, data: dict[str, Any], emu:
         assert seen[c.name] <= allowed, (c.name, seen[c.name])
 
 
-def test_datetimes_compare_with_sqlite_functions(conn: driver.Connection, data: dict[str, Any]) -> None:
-    got = rows(conn, "SELECT DateCreated FROM Conferences WHERE DateCreated > datetime('2026-11-20 12:00:00', '-1 day')")
+def test_datetimes_compare_with_sqlite_functions(
+    conn: driver.Connection, data: dict[str, Any]
+) -> None:
+    got = rows(
+        conn,
+        "SELECT DateCreated FROM Conferences WHERE DateCreated > datetime('2026-11-20 12:00:00', '-1 day')",
+    )
     assert got and all(len(d) == 19 and d[10] == " " for (d,) in got)
 
 
 def test_integers_sort_numerically(conn: driver.Connection, data: dict[str, Any]) -> None:
     got = [m for (m,) in rows(conn, "SELECT Muted FROM Participants ORDER BY Muted")]
     assert got == sorted(got)
-
