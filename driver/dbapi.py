@@ -18,7 +18,7 @@ from typing import Any
 import apsw
 
 from . import catalog as sys_catalog
-from . import dml, errors, schema
+from . import dml, errors, loop, schema
 from .errors import Error, InterfaceError
 from .exec_parser import bind, is_exec, parse_exec
 from .properties import resolve
@@ -193,6 +193,9 @@ class Cursor:
         """Run one statement (EXEC, SELECT, INSERT, UPDATE, DELETE, ...)."""
         self._check()
         self._reset()
+        scanner = self.connection.session.scanner
+        if scanner.statement_started():
+            loop.run(scanner.cancel_prefetch())
         try:
             if is_exec(operation):
                 self._execute_proc(operation, parameters)

@@ -3,19 +3,26 @@
 SQLite would only reach a bad column after it had already scanned rows and,
 for a multi-row statement, possibly sent some writes.  Checking the statement
 first means a read-only column in SET or an unknown INSERT column is rejected
-before anything is sent.
+before anything is sent.  The rows of a multi-row ``INSERT ... VALUES`` are
+validated as procedure inputs up front too, so one bad row cannot leave the
+rows before it already sent.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
-from .errors import NotSupportedError, ProgrammingError
-from .schema import Catalog, Table
+from .errors import DatabaseError, NotSupportedError, ProgrammingError
+from .schema import Catalog, Procedure, Table
+from .validation import validate_inputs
 from .vtable import WriteContext
+
+_UNKNOWN = object()  # a VALUES cell whose value is only known when SQLite evaluates it
 
 _DML = re.compile(
     r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(insert|update|delete|replace)\b", re.I | re.S
@@ -27,8 +34,12 @@ def is_dml(sql: str) -> bool:
     return _DML.match(sql) is not None
 
 
-def check(sql: str, catalog: Catalog) -> WriteContext:
-    """Validate a DML statement against schema/; return what the vtable needs to know."""
+def check(sql: str, catalog: Catalog, params: Any = None) -> WriteContext:
+    """Validate a DML statement against schema/; return what the vtable needs to know.
+
+    ``params`` (the statement's bindings, optional) lets the rows of a multi-row
+    ``INSERT ... VALUES`` that use ``?`` or ``:name`` be validated up front as well.
+    """
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
     except sqlglot.errors.SqlglotError:
@@ -47,7 +58,7 @@ def check(sql: str, catalog: Catalog) -> WriteContext:
     if isinstance(stmt, exp.Update):
         return WriteContext(set_columns=_check_update(catalog, table, stmt))
     if isinstance(stmt, exp.Insert):
-        _check_insert(catalog, table, stmt)
+        _check_insert(catalog, table, stmt, params)
     elif isinstance(stmt, exp.Delete) and not table.delete:
         raise NotSupportedError(f"DELETE FROM {table.name} is not supported by the provider")
     return WriteContext()
@@ -79,7 +90,7 @@ def _check_update(catalog: Catalog, table: Table, stmt: exp.Update) -> tuple[str
     return tuple(names)
 
 
-def _check_insert(catalog: Catalog, table: Table, stmt: exp.Insert) -> None:
+def _check_insert(catalog: Catalog, table: Table, stmt: exp.Insert, params: Any) -> None:
     proc = catalog.procedure(table.insert) if table.insert else None
     if proc is None:
         raise NotSupportedError(f"INSERT INTO {table.name} is not supported")
@@ -94,3 +105,88 @@ def _check_insert(catalog: Catalog, table: Table, stmt: exp.Insert) -> None:
                 f"INSERT INTO {table.name}: column {col.name} cannot be set; it is filled in "
                 f"by the provider (the columns INSERT accepts are the inputs of {proc.name})"
             )
+    _check_insert_rows(proc, stmt, params)
+
+
+def _check_insert_rows(proc: Procedure, stmt: exp.Insert, params: Any) -> None:
+    """Validate every row of a multi-row INSERT ... VALUES before any is sent.
+
+    Each row becomes one procedure call; without this check the rows before a
+    bad one would already have been sent when SQLite reached it.  Cells that
+    are expressions (or placeholders without bindings) are left to the
+    per-row check, which still runs before that row's call.
+    """
+    schema, values = stmt.this, stmt.expression
+    if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values):
+        return
+    if len(values.expressions) < 2 or stmt.args.get("returning") or stmt.args.get("with"):
+        return
+    names = [ident.name for ident in schema.expressions]
+    if any(proc.input(name) is None for name in names):
+        return  # reported by _check_insert or by SQLite
+    positions = _placeholder_positions(values)
+    if positions is None:
+        return
+    for number, row in enumerate(values.expressions, start=1):
+        cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if len(cells) != len(names):
+            return  # SQLite reports the column count mismatch
+        row_values = [_cell(cell, positions, params) for cell in cells]
+        if any(v is _UNKNOWN for v in row_values):
+            continue
+        args = {n: v for n, v in zip(names, row_values, strict=True) if v is not None}
+        try:
+            validate_inputs(proc, args)
+        except DatabaseError as exc:
+            raise type(exc)(
+                f"{exc.message} (INSERT row {number} of {len(values.expressions)}; "
+                "no row was sent)"
+            ) from None
+
+
+def _placeholder_positions(values: exp.Values) -> dict[int, int] | None:
+    """Index of each ``?`` in textual order; None when the numbering is unclear."""
+    positions: dict[int, int] = {}
+    named = False
+    for node in values.find_all(exp.Placeholder, bfs=False):
+        if node.this is None:
+            positions[id(node)] = len(positions)
+        else:
+            named = True
+    if named and positions:
+        return None  # SQLite numbers mixed styles in its own way: leave it to SQLite
+    return positions
+
+
+def _cell(node: exp.Expression, positions: Mapping[int, int], params: Any) -> object:
+    """The Python value of one VALUES cell, or _UNKNOWN."""
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Boolean):
+        return int(bool(node.this))  # SQLite's TRUE/FALSE are 1/0
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        inner = _cell(node.this, positions, params)
+        return -inner if isinstance(inner, int | float) else _UNKNOWN
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return str(node.this)
+        text = str(node.this)
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return _UNKNOWN
+    if isinstance(node, exp.Placeholder):
+        value: object = _UNKNOWN
+        if node.this is None and isinstance(params, Sequence) and not isinstance(params, str):
+            index = positions.get(id(node))
+            if index is not None and index < len(params):
+                value = params[index]
+        elif node.this is not None and isinstance(params, Mapping):
+            value = params.get(str(node.this), _UNKNOWN)
+        if value is None or isinstance(value, str | int | float):
+            return value  # bool is an int: SQLite binds it as 1/0
+        return _UNKNOWN
+    return _UNKNOWN

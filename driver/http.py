@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,7 @@ class Stats:
     requests: int = 0
     retries: int = 0
     rows: int = 0
+    cache_hits: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
 
 
@@ -103,12 +105,15 @@ class ApiClient:
         timeout: float,
         max_concurrency: int,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache_ttl: float = 0.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.stats = Stats()
+        self.cache_ttl = cache_ttl
+        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, Any]] = {}
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -241,7 +246,21 @@ class ApiClient:
         form: Sequence[tuple[str, str]] | None = None,
         what: str = "",
     ) -> dict[str, Any] | None:
-        """Like :meth:`request` but decode a JSON object body (``None`` for 204)."""
+        """Like :meth:`request` but decode a JSON object body (``None`` for 204).
+
+        With ``CacheTtl`` > 0, GET answers are reused for that many seconds
+        (keyed by URL and query; one cache per connection, hence per credentials).
+        Any write through the connection empties the cache, whatever its outcome.
+        """
+        is_get = method.upper() == "GET"
+        key = (url, tuple(params or ()))
+        if is_get and self.cache_ttl > 0:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                self.stats.cache_hits += 1
+                return hit[1]  # type: ignore[no-any-return]  # never mutated
+        if not is_get:
+            self._cache.clear()
         response = await self.request(method, url, params=params, form=form, what=what)
         if response.status_code == 204 or not response.content:
             return None
@@ -254,6 +273,8 @@ class ApiClient:
             ) from exc
         if not isinstance(body, dict):
             raise OperationalError(f"{what}: expected a JSON object from the provider")
+        if is_get and self.cache_ttl > 0:
+            self._cache[key] = (time.monotonic() + self.cache_ttl, body)
         return body
 
 

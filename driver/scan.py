@@ -134,6 +134,47 @@ class Scanner:
         self.catalog = catalog
         self.requester = requester
         self.max_concurrency = max_concurrency
+        # Join prefetch (see prefetch_for): parent keys seen this statement, per child table,
+        # and the child lists already started for them.
+        self.hints: dict[str, dict[str, None]] = {}
+        self.prefetched: dict[tuple[Any, ...], dict[str, asyncio.Task[list[list[Item]]]]] = {}
+        self._parents = self._fanout_parents()
+
+    def _fanout_parents(self) -> dict[str, list[tuple[str, str, str, set[str]]]]:
+        """parent table -> [(child table, key column, filter column, live values)]."""
+        out: dict[str, list[tuple[str, str, str, set[str]]]] = {}
+        for child, mapping in self.requester.provider.tables.items():
+            spec = mapping.fanout
+            if not spec:
+                continue
+            for col, values in dict(spec.get("filter", {})).items():
+                out.setdefault(str(spec["table"]), []).append(
+                    (child, str(spec["column"]), str(col), set(values))
+                )
+        return out
+
+    def statement_started(self) -> bool:
+        """Forget the previous statement's hints; True if prefetch tasks need cancelling."""
+        self.hints.clear()
+        return bool(self.prefetched)
+
+    async def cancel_prefetch(self) -> None:
+        """Cancel child lists a finished statement never asked for."""
+        tasks = [t for group in self.prefetched.values() for t in group.values()]
+        self.prefetched.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _record_hints(self, table: Table, rows: Page) -> None:
+        for child, key, status, live in self._parents.get(table.name, ()):
+            names = [c.name for c in table.columns]
+            k, s = names.index(key), names.index(status)
+            keys = self.hints.setdefault(child, {})
+            for row in rows:
+                if row[s] in live:
+                    keys[row[k]] = None
 
     def mapping(self, table: str) -> TableMapping:
         """The provider mapping of a table."""
@@ -162,6 +203,8 @@ class Scanner:
                 rows = rows[:remaining]
                 remaining -= len(rows)
             if rows:
+                if table.name in self._parents:
+                    self._record_hints(table, rows)
                 yield rows
             if remaining == 0:
                 return
@@ -178,9 +221,68 @@ class Scanner:
             return self._fetches(table, mapping, bound)
         if plan.access == "fanout":
             return self._fanout(table, mapping, bound, page_size)
+        prefetched = self._prefetch_for(table, mapping, bound, page_size)
+        if prefetched is not None:
+            return _replay(prefetched)
         return merge(
             self._list_streams(table, mapping, bound, [{}], page_size), self.max_concurrency
         )
+
+    def _prefetch_for(
+        self, table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
+    ) -> asyncio.Task[list[list[Item]]] | None:
+        """Serve a join's inner lookup from a concurrent prefetch, when one applies.
+
+        In ``Conferences c JOIN Participants p ON p.ConferenceSid = c.Sid`` SQLite
+        asks for one conference's participants at a time.  The outer scan has
+        already recorded the live conference keys it produced (``hints``); on the
+        first lookup of a recorded key we start the child lists of every recorded
+        key at once (bounded by MaxConcurrency) with the same query, and each
+        later lookup takes its answer from there.  Keys that were not recorded
+        (or repeat) are fetched on demand as usual.
+        """
+        spec = mapping.fanout
+        if not spec:
+            return None
+        into = str(spec["into"])
+        values = bound.eq.get(into)
+        if not values or len(values) != 1:
+            return None
+        key = str(values[0])
+        hinted = self.hints.get(table.name, {})
+        signature = (
+            table.name,
+            tuple((k, tuple(v)) for k, v in sorted(bound.params.items())),
+            tuple(bound.dates.items()),
+            page_size,
+        )
+        group = self.prefetched.get(signature, {})
+        if key not in group and key not in hinted:
+            return None
+        group = self.prefetched.setdefault(signature, group)
+        if key not in group:
+            queries = self._query_sets(bound)
+            for k in hinted:
+                if k not in group:
+                    group[k] = asyncio.ensure_future(
+                        _collect(self._child_lists(table, mapping, into, k, queries, page_size))
+                    )
+            hinted.clear()
+        return group.pop(key, None)
+
+    def _child_lists(
+        self,
+        table: Table,
+        mapping: TableMapping,
+        into: str,
+        key: str,
+        queries: list[list[tuple[str, str]]],
+        page_size: int | None,
+    ) -> AsyncIterator[list[Item]]:
+        streams = [
+            self.requester.pages(table.name, mapping, {into: key}, q, page_size) for q in queries
+        ]
+        return merge(streams, self.max_concurrency)
 
     def _query_sets(self, bound: Bound) -> list[list[tuple[str, str]]]:
         """One query per combination of IN alternatives (the API takes one value each)."""
@@ -259,6 +361,15 @@ class Scanner:
             self._list_streams(table, mapping, bound, parents, page_size), self.max_concurrency
         ):
             yield items
+
+
+async def _collect(pages: AsyncIterator[list[Item]]) -> list[list[Item]]:
+    return [page async for page in pages]
+
+
+async def _replay(task: asyncio.Task[list[list[Item]]]) -> AsyncIterator[list[Item]]:
+    for page in await task:
+        yield page
 
 
 async def merge(

@@ -67,6 +67,7 @@ class Session:
             timeout=float(settings["Timeout"]),
             max_concurrency=int(settings["MaxConcurrency"]),
             transport=transport,
+            cache_ttl=float(settings["CacheTtl"]),
         )
         self.requester = Requester(self.client, provider, str(account))
         self.scanner = Scanner(catalog, self.requester, int(settings["MaxConcurrency"]))
