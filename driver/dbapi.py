@@ -185,6 +185,7 @@ class Cursor:
         self.description: Description | None = None
         self._rows: Iterator[tuple[Any, ...]] | None = None
         self._apsw: apsw.Cursor | None = None
+        self._stream_of: Iterator[tuple[Any, ...]] | None = None
         self._closed = False
 
     # --- executing --------------------------------------------------------------
@@ -251,7 +252,7 @@ class Cursor:
             self.description = tuple(
                 (name, decltype, None, None, None, None, True) for name, decltype in desc
             )
-            self._rows = self._stream(cursor)
+            self._rows = self._stream_of = self._stream(cursor)
         else:
             self.rowcount = conn.db.total_changes() - before
             self._rows = None
@@ -290,7 +291,14 @@ class Cursor:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """All remaining rows."""
-        return list(self._need_rows())
+        rows = self._need_rows()
+        if self._apsw is not None and rows is self._stream_of:
+            try:
+                return list(self._apsw)  # the fast path: no Python generator per row
+            except Exception as exc:
+                err = translate(exc)
+                raise err from (None if err is exc else exc)
+        return list(rows)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return self
@@ -310,8 +318,8 @@ class Cursor:
         """Accepted and ignored (PEP 249)."""
 
     def close(self) -> None:
-        """Close the cursor and stop any scan still running."""
-        self._reset()
+        """Close the cursor and stop any scan still running (rowcount stays readable)."""
+        self._reset_rows()
         self._closed = True
 
     def _check(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import tenacity
 
 from ._version import __version__
@@ -265,7 +266,7 @@ class ApiClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            body = response.json()
+            body = orjson.loads(response.content)
         except ValueError as exc:
             raise OperationalError(
                 f"{what}: the provider answered {response.status_code} with a body that "

@@ -97,22 +97,36 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 
 
 class RowMaker:
-    """Turns provider items into typed row tuples for one table."""
+    """Turns provider items into typed row tuples for one table.
+
+    This runs once per row of every scan, so the per-column decoders are
+    compiled into one function: text that is already ``str`` and booleans that
+    are already ``bool`` skip the call; everything else goes through the
+    column type's decoder in :mod:`driver.values`.
+    """
 
     def __init__(self, table: Table, mapping: TableMapping, width: int) -> None:
-        self.fields = [mapping.fields.get(c.name) for c in table.columns]
-        self.decoders = [decoder(c.type) for c in table.columns]
-        self.padding = (None,) * (width - len(table.columns))
+        parts: list[str] = []
+        env: dict[str, Any] = {}
+        for i, col in enumerate(table.columns):
+            field = mapping.fields.get(col.name)
+            if field is None:
+                parts.append("None")
+                continue
+            env[f"d{i}"] = decoder(col.type)
+            get = f"(v := g({field!r}))"
+            if col.type == "TEXT":
+                parts.append(f"(v if {get}.__class__ is str or v is None else d{i}(v))")
+            elif col.type == "BOOLEAN":
+                parts.append(f"(1 if {get} is True else 0 if v is False else d{i}(v))")
+            else:
+                parts.append(f"d{i}(g({field!r}))")
+        parts.extend("None" for _ in range(width - len(table.columns)))
+        source = f"lambda item: (g := item.get, ({', '.join(parts)},))[1]"
+        self._make: Callable[[Item], Row] = eval(source, env)  # noqa: S307 - built from schema/
 
     def __call__(self, item: Item) -> Row:
-        get = item.get
-        return (
-            tuple(
-                dec(get(f)) if f is not None else None
-                for f, dec in zip(self.fields, self.decoders, strict=True)
-            )
-            + self.padding
-        )
+        return self._make(item)
 
 
 def _matcher(table: Table, eq: Mapping[str, list[Any]]) -> Callable[[Row], bool] | None:

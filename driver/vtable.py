@@ -166,6 +166,7 @@ class Cursor:
         self._pages: AsyncIterator[Page] | None = None
         self._page: Page = []
         self._i = 0
+        self._row: Row = ()
 
     def Filter(self, indexnum: int, indexname: str, constraintargs: tuple[Any, ...]) -> None:
         self._close_stream()
@@ -190,7 +191,7 @@ class Cursor:
                 return
             if page:
                 self.vtable.session.note_rows(len(page))
-                self._page, self._i = page, 0
+                self._page, self._i, self._row = page, 0, page[0]
                 return
 
     def Eof(self) -> bool:
