@@ -1,0 +1,67 @@
+"""Base URL selection, credentials and the HTTP client's identity."""
+
+from __future__ import annotations
+
+import pytest
+
+import driver
+from driver import schema
+from driver.http import USER_AGENT
+from driver.properties import resolve
+from driver.requests import segment
+from driver.session import base_url, credentials
+
+SID = "AC" + "a" * 32
+
+
+def _settings(**props: object) -> object:
+    return resolve("", {"AccountSid": SID, "AuthToken": "tok", **props}, schema.load())
+
+
+@pytest.mark.parametrize(
+    ("props", "url"),
+    [
+        ({}, "https://api.twilio.com"),
+        ({"Region": "ie1", "Edge": "dublin"}, "https://api.dublin.ie1.twilio.com"),
+        ({"Region": "au1"}, "https://api.au1.twilio.com"),
+        ({"Edge": "sydney"}, "https://api.sydney.us1.twilio.com"),
+        ({"BaseUrl": "http://127.0.0.1:9/proxy/", "Region": "ie1"}, "http://127.0.0.1:9/proxy"),
+    ],
+)
+def test_base_url(props: dict[str, object], url: str) -> None:
+    provider = schema.load().provider("Twilio")
+    assert provider is not None
+    assert base_url(provider, _settings(**props)) == url  # type: ignore[arg-type]
+
+
+def test_api_key_wins_over_token_and_secrets_are_masked() -> None:
+    settings = _settings(ApiKey="SK" + "b" * 32, ApiSecret="very-secret")
+    creds = credentials(settings)  # type: ignore[arg-type]
+    assert creds is not None and creds.username.startswith("SK") and creds.kind == "ApiKey/ApiSecret"
+    assert "very-secret" not in repr(creds) and "very-secret" not in repr(settings)
+    assert "tok" not in repr(settings).replace("'AuthToken': '***'", "")
+
+
+def test_user_agent_names_confsql_and_version() -> None:
+    assert USER_AGENT.startswith(f"confsql/{driver.__version__}")
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [("a/../Calls", "a%2F..%2FCalls"), ("x y", "x%20y"), ("..", "%2E%2E"), (".", "%2E"), ("q?#", "q%3F%23")],
+)
+def test_every_path_segment_is_encoded(value: str, encoded: str) -> None:
+    assert segment(value) == encoded
+
+
+def test_environment_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-env")
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    settings = resolve("", {}, schema.load())
+    assert settings["AuthToken"] == "from-env" and settings["Region"] == "ie1"
+
+
+def test_sandbox_needs_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    with driver.connect("Provider=Sandbox") as conn:
+        assert conn.cursor().execute("SELECT count(*) FROM Conferences").fetchone()[0] >= 6
