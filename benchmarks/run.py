@@ -50,6 +50,7 @@ class Shape:
     participants_per: int
     status: str
     zero_latency: bool = False
+    short: str = ""  # the data column of the markdown table
 
     def describe(self, latency: float) -> str:
         """One line for the report."""
@@ -62,10 +63,12 @@ class Shape:
 
 
 SHAPES: dict[str, Shape] = {
-    "archive": Shape("archive", 5000, 0, "completed"),
-    "live": Shape("live", 200, 10, "in-progress"),
-    "empty": Shape("empty", 0, 0, "completed"),
-    "bulk": Shape("bulk", 100, 1000, "in-progress", zero_latency=True),
+    "archive": Shape("archive", 5000, 0, "completed", short="5,000 completed conferences"),
+    "live": Shape("live", 200, 10, "in-progress", short="200 live conferences × 10"),
+    "empty": Shape("empty", 0, 0, "completed", short="into one new conference"),
+    "bulk": Shape(
+        "bulk", 100, 1000, "in-progress", zero_latency=True, short="100 live × 1,000, 0 ms latency"
+    ),
 }
 
 
@@ -296,7 +299,9 @@ def judge(o: Outcome, latency: float) -> None:
     ratio = _ratio(o.default, c)
     if s.id in ("S1", "S2"):
         limit = 5 if s.id == "S1" else 1
-        o.measured = f"{c.request_text} requests"
+        o.measured = f"{c.request_text} request" + (
+            "" if c.requests == [1] * len(c.requests) else "s"
+        )
         o.met = max(c.requests) <= limit
     elif s.id in ("S3", "S4", "S3x64", "S4x64"):
         k = 5 if s.id.endswith("x64") else 16
@@ -458,7 +463,9 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
         wall = m.wall or 0.0
         rate = (m.rows or 0) / wall if wall else 0.0
         ratio = (
-            "" if label == "confsql" else f"  confsql is {_ratio(m, o.confsql) or 0:.1f}× faster"
+            ""
+            if label == "confsql"
+            else f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)"
         )
         bad = f"  {m.failures} error responses!" if m.failures else ""
         if m.abandoned:
@@ -500,7 +507,7 @@ def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
         tw, tr = _sdk_cells(o.tuned, c)
         wall = "error" if c.error else _fmt(c.wall)
         met = {True: "✅", False: "❌", None: "n/a"}[o.met]
-        title = f"{s.title} ({SHAPES[s.shape].describe(lat)})"
+        title = f"{s.title} ({SHAPES[s.shape].short})"
         lines.append(
             f"| {s.id} | {title} | {c.request_text} | {wall} | {_x(c.wall, lat)} "
             f"| {dw} | {dr} | {tw} | {tr} | {o.target} | {met} {o.measured} |"

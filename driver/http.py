@@ -41,6 +41,7 @@ log = logging.getLogger("confsql.http")
 USER_AGENT = f"confsql/{__version__} (+python-httpx/{httpx.__version__})"
 MAX_RETRY_WAIT = 60.0  # seconds spent waiting on 429s before giving up
 MAX_ATTEMPTS = 8
+CONNECTIONS_PER_POOL = 8
 
 
 class OutcomeUnknown(OperationalError):
@@ -116,41 +117,52 @@ class ApiClient:
         self.cache_ttl = cache_ttl
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, Any]] = {}
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._next = 0
         self._slots: asyncio.Semaphore | None = None
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r}, credentials={self.credentials!r})"
 
     def _ensure(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        if self._client is None or self._slots is None:
+        """The next pooled client (round-robin) and the request slots.
+
+        The connections are spread over several small httpx pools
+        (``CONNECTIONS_PER_POOL`` each): one large httpcore pool slows down
+        sharply past a few dozen concurrent requests (encode/httpx#3215), while
+        several small ones keep MaxConcurrency=64 close to 64-way parallel.
+        """
+        if not self._clients or self._slots is None:
             auth = (
                 httpx.BasicAuth(self.credentials.username, self.credentials.password)
                 if self.credentials
                 else None
             )
-            limits = httpx.Limits(
-                max_connections=max(self.max_concurrency, 1),
-                max_keepalive_connections=max(self.max_concurrency, 1),
-            )
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                auth=auth,
-                timeout=httpx.Timeout(self.timeout),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                limits=limits,
-                transport=self._transport,
-                http2=_h2_available() and self._transport is None,
-                follow_redirects=False,
-            )
+            pools = max(1, -(-self.max_concurrency // CONNECTIONS_PER_POOL))
+            per_pool = -(-self.max_concurrency // pools)
+            limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+            self._clients = [
+                httpx.AsyncClient(
+                    base_url=self.base_url,
+                    auth=auth,
+                    timeout=httpx.Timeout(self.timeout),
+                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                    limits=limits,
+                    transport=self._transport,
+                    http2=_h2_available() and self._transport is None,
+                    follow_redirects=False,
+                )
+                for _ in range(pools)
+            ]
             self._slots = asyncio.Semaphore(self.max_concurrency)
-        return self._client, self._slots
+        self._next = (self._next + 1) % len(self._clients)
+        return self._clients[self._next], self._slots
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     async def request(
         self,
