@@ -60,14 +60,13 @@ def rows(catalog: Catalog, provider: Provider) -> dict[str, list[tuple[Any, ...]
         ],
         "sys_procedures": [(p.name, p.description) for p in procs],
         "sys_procedureparameters": [
-            (p.name, i.name, i.type, int(i.required), "IN", describe_allowed(i), i.description)
+            row
             for p in procs
-            for i in p.inputs
-        ]
-        + [
-            (p.name, r.name, r.type, 0, "OUT", None, r.description)
-            for p in procs
-            for r in p.results
+            for row in [
+                (p.name, i.name, i.type, int(i.required), "IN", describe_allowed(i), i.description)
+                for i in p.inputs
+            ]
+            + [(p.name, r.name, r.type, 0, "OUT", None, r.description) for r in p.results]
         ],
     }
 

@@ -36,6 +36,13 @@ def translate(exc: BaseException) -> BaseException:
     text = str(exc)
     if isinstance(exc, apsw.InterruptError):
         return errors.OperationalError("the statement was cancelled")
+    if _empty_in_set(exc):
+        return errors.NotSupportedError(
+            "an IN (subquery) that is empty for some rows cannot be passed to a virtual "
+            "table; write it as a JOIN or EXISTS instead"
+        )
+    if isinstance(exc, apsw.AuthError):
+        return errors.ProgrammingError(f"{text}: the sys_* catalog views are read-only")
     if isinstance(exc, apsw.SQLError | apsw.BindingsError | apsw.ReadOnlyError):
         return errors.ProgrammingError(_sql_hint(text))
     if isinstance(exc, apsw.ConstraintError):
@@ -53,8 +60,25 @@ def translate(exc: BaseException) -> BaseException:
     return errors.InternalError(f"unexpected {type(exc).__name__}: {text} (please report this)")
 
 
+_DROPS = {apsw.SQLITE_DROP_VIEW, apsw.SQLITE_DROP_TEMP_VIEW}
+
+
+def _protect_catalog(
+    op: int, p1: str | None, p2: str | None, db: str | None, trig: str | None
+) -> int:
+    """SQLite authorizer: the sys_* catalog views cannot be dropped."""
+    if op in _DROPS and p1 and p1.lower() in sys_catalog.SYS_VIEWS:
+        return apsw.SQLITE_DENY
+    return apsw.SQLITE_OK
+
+
+def _empty_in_set(exc: BaseException) -> bool:
+    """APSW 3.54's error for an empty IN set handed to a virtual table as one batch."""
+    return isinstance(exc, apsw.SQLError) and str(exc).endswith("<NULL>")
+
+
 def _sql_hint(text: str) -> str:
-    if text.startswith("SQLError: no such table"):
+    if "no such table" in text:
         return f"{text} (SELECT TableName FROM sys_tables lists the tables)"
     return text
 
@@ -114,6 +138,7 @@ class Connection:
         rows = sys_catalog.rows(self.catalog, self.provider)
         for name, columns in sys_catalog.SYS_VIEWS.items():
             self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))
+        self._db.authorizer = _protect_catalog
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -232,7 +257,11 @@ class Cursor:
     def _execute_sql(self, sql: str, params: Params) -> None:
         conn = self.connection
         session = conn.session
-        session.write_context = dml.check(sql, conn.catalog) if dml.is_dml(sql) else WriteContext()
+        session.write_context = (
+            dml.check(sql, conn.catalog, _adapt_params(params))
+            if dml.is_dml(sql)
+            else WriteContext()
+        )
         cursor = conn.db.cursor()
         described: list[tuple[tuple[str, str | None], ...]] = []
 
@@ -243,7 +272,19 @@ class Cursor:
         cursor.exec_trace = trace
         before = conn.db.total_changes()
         try:
-            cursor.execute(sql, _adapt_params(params))
+            try:
+                cursor.execute(sql, _adapt_params(params))
+            except apsw.SQLError as exc:
+                if not _empty_in_set(exc):
+                    raise
+                # APSW fails before Filter when a batched IN set is empty; no row
+                # has been produced (or written) yet, so plan again without batching.
+                session.batched_in = False
+                try:
+                    described.clear()
+                    cursor.execute(sql, _adapt_params(params), can_cache=False)
+                finally:
+                    session.batched_in = True
         finally:
             session.write_context = WriteContext()
         self._apsw = cursor

@@ -139,8 +139,7 @@ def _check_insert_rows(proc: Procedure, stmt: exp.Insert, params: Any) -> None:
             validate_inputs(proc, args)
         except DatabaseError as exc:
             raise type(exc)(
-                f"{exc.message} (INSERT row {number} of {len(values.expressions)}; "
-                "no row was sent)"
+                f"{exc.message} (INSERT row {number} of {len(values.expressions)}; no row was sent)"
             ) from None
 
 

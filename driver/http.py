@@ -71,14 +71,15 @@ class Stats:
 class _WaitRetryAfter(tenacity.wait.wait_base):
     """Honour Retry-After when the server sent one, else jittered exponential backoff."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float = MAX_RETRY_WAIT) -> None:
+        self._budget = budget
         self._fallback = tenacity.wait_random_exponential(multiplier=0.25, max=8.0)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_WAIT)
-        return float(self._fallback(retry_state))
+            return min(exc.retry_after, self._budget)
+        return min(float(self._fallback(retry_state)), self._budget)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class ApiClient:
         max_concurrency: int,
         transport: httpx.AsyncBaseTransport | None = None,
         cache_ttl: float = 0.0,
+        retry_budget: float = MAX_RETRY_WAIT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
@@ -115,6 +117,7 @@ class ApiClient:
         self.max_concurrency = max_concurrency
         self.stats = Stats()
         self.cache_ttl = cache_ttl
+        self.retry_budget = retry_budget
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, Any]] = {}
         self._transport = transport
         self._clients: list[httpx.AsyncClient] = []
@@ -182,9 +185,9 @@ class ApiClient:
         mutating = method.upper() not in ("GET", "HEAD")
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
-            wait=_WaitRetryAfter(),
+            wait=_WaitRetryAfter(self.retry_budget),
             stop=(
-                tenacity.stop_after_delay(MAX_RETRY_WAIT)
+                tenacity.stop_before_delay(self.retry_budget)
                 | tenacity.stop_after_attempt(MAX_ATTEMPTS)
             ),
             reraise=True,
@@ -195,11 +198,17 @@ class ApiClient:
                 with attempt:
                     return await self._send_once(method, url, params, form, mutating, what)
         except _Retryable as exc:
+            throttled = exc.retry_after is not None or "429" in exc.reason
+            advice = (
+                "Lower MaxConcurrency or try again later."
+                if throttled
+                else "Check BaseUrl (or Region/Edge) and the network, or try again later."
+            )
             raise OperationalError(
                 f"{what}: {exc.reason}; still failing after retrying for up to "
-                f"{MAX_RETRY_WAIT:.0f} s. Lower MaxConcurrency or try again later.",
-                status=429 if "429" in exc.reason else None,
-                code=20429 if "429" in exc.reason else None,
+                f"{self.retry_budget:g} s (RetryBudget). {advice}",
+                status=429 if throttled else None,
+                code=20429 if throttled else None,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 

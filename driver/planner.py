@@ -104,8 +104,13 @@ def _pushable(table: Table, mapping: TableMapping, column: str, op: str) -> str 
     return None
 
 
-def best_index(table: Table, mapping: TableMapping, info: apsw.IndexInfo) -> bool:
-    """Fill ``info`` with the best plan for ``table``; always returns True."""
+def best_index(
+    table: Table, mapping: TableMapping, info: apsw.IndexInfo, *, batched_in: bool = True
+) -> bool:
+    """Fill ``info`` with the best plan for ``table``; always returns True.
+
+    With ``batched_in`` false, IN lists are taken one value per Filter call.
+    """
     names = [c.name for c in table.columns]
     pushed: list[Pushed] = []
     claimed: set[tuple[str, str]] = set()
@@ -133,7 +138,7 @@ def best_index(table: Table, mapping: TableMapping, info: apsw.IndexInfo) -> boo
         if col.type == "TEXT" and info.get_aConstraint_collation(i).upper() != "BINARY":
             all_omitted = False  # e.g. COLLATE NOCASE: the API compares differently
             continue
-        is_in = op == "=" and info.get_aConstraintUsage_in(i)
+        is_in = batched_in and op == "=" and info.get_aConstraintUsage_in(i)
         push_op = "IN" if is_in and _pushable(table, mapping, column, "IN") else op
         how = _pushable(table, mapping, column, push_op)
         family = "=" if push_op in ("=", "IN") else push_op

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ProgrammingError
+from .errors import OperationalError, ProgrammingError
 from .http import OutcomeUnknown
 from .planner import path_inputs
 from .requests import Requester
@@ -71,8 +71,14 @@ class ProcedureRunner:
                 what=what,
             )
         except OutcomeUnknown as exc:
-            exc.args = (f"{exc.message} {self._check_hint(proc, values)}",)
-            exc.message = exc.args[0]
+            _append(exc, self._check_hint(proc, values))
+            raise
+        except OperationalError as exc:
+            if exc.status is not None and exc.status >= 500:  # the provider failed midway
+                _append(
+                    exc,
+                    f"It may or may not have been carried out. {self._check_hint(proc, values)}",
+                )
             raise
         return [self._result_row(proc, mapping, body, values)]
 
@@ -125,15 +131,67 @@ class ProcedureRunner:
         return found[0]
 
     def _check_hint(self, proc: Procedure, values: Mapping[str, object]) -> str:
-        """A SELECT the user can run to see whether an unanswered call took effect."""
+        """A SELECT the user can run to see whether an unanswered call took effect.
+
+        Every value is quoted as an SQL string literal; a key given as a friendly
+        name or a label (not a SID) is matched the way a SELECT can match it.
+        """
         for table in self.catalog.tables.values():
-            if proc.name not in (table.insert, table.update):
+            if proc.name not in (table.insert, table.update, table.delete):
                 continue
-            terms = [
-                f"{c.name} = '{values[c.name]}'"
-                for c in table.columns
-                if c.name in values and (c.key or c.name == "Label")
-            ]
+            terms: list[str] = []
+            for column in table.columns:
+                if column.name not in values or not (column.key or column.name == "Label"):
+                    continue
+                term = self._hint_term(table.name, column.name, str(values[column.name]), values)
+                if term and term not in terms:
+                    terms.append(term)
             where = f" WHERE {' AND '.join(terms)}" if terms else ""
-            return f"To check: SELECT * FROM {table.name}{where}"
+            hint = f"To check: SELECT * FROM {table.name}{where}"
+            labelled = table.column("Label") is not None
+            if proc.name == table.insert and labelled and "Label" not in values:
+                hint += " ORDER BY DateCreated DESC (a Label makes the new row easy to find)"
+            return hint
         return ""
+
+    def _hint_term(
+        self, table_name: str, column: str, value: str, values: Mapping[str, object]
+    ) -> str:
+        """One WHERE term of the check hint for ``column = value`` ('' when redundant)."""
+        mapping = self.provider.tables.get(table_name)
+        if mapping is None or _SID.match(value):
+            return f"{column} = {_sql_text(value)}"
+        fanout = mapping.fanout or {}
+        parent = self.provider.tables.get(str(fanout.get("table")))
+        if fanout.get("into") == column and parent and "FriendlyName =" in parent.filters:
+            # A friendly name where the parent's SID goes (AddParticipants creates by name):
+            # match the one live parent of that name.  A scalar subquery, not IN: an empty
+            # IN set makes APSW fail the statement.
+            live = " AND ".join(
+                f"{col} IN ({', '.join(_sql_text(str(v)) for v in vals)})"
+                for col, vals in dict(fanout.get("filter", {})).items()
+            )
+            return (
+                f"{column} = (SELECT {fanout['column']} FROM {fanout['table']} "
+                f"WHERE FriendlyName = {_sql_text(value)}{' AND ' + live if live else ''})"
+            )
+        alternatives = [c for c in mapping.fetch_by.get(column, ()) if c != column]
+        if alternatives:  # e.g. a label standing in for the call SID
+            return "" if alternatives[0] in values else f"{alternatives[0]} = {_sql_text(value)}"
+        return f"{column} = {_sql_text(value)}"
+
+
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+def _sql_text(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _append(exc: OperationalError, text: str) -> None:
+    """Add a sentence to an error's message (and its args)."""
+    if not text:
+        return
+    exc.message = f"{exc.message} {text}"
+    exc.args = (exc.message,)

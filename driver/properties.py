@@ -84,6 +84,14 @@ PROPERTIES: tuple[Property, ...] = (
         minimum=1,
     ),
     Property(
+        "RetryBudget",
+        float,
+        60.0,
+        "Most seconds spent re-sending requests the provider provably did not process "
+        "(429 Too Many Requests, connection refused); 0 turns retrying off.",
+        minimum=0,
+    ),
+    Property(
         "CacheTtl",
         float,
         0.0,

@@ -68,11 +68,13 @@ class Session:
             max_concurrency=int(settings["MaxConcurrency"]),
             transport=transport,
             cache_ttl=float(settings["CacheTtl"]),
+            retry_budget=float(settings["RetryBudget"]),
         )
         self.requester = Requester(self.client, provider, str(account))
         self.scanner = Scanner(catalog, self.requester, int(settings["MaxConcurrency"]))
         self.runner = ProcedureRunner(catalog, self.requester)
         self.write_context = WriteContext()
+        self.batched_in = True  # hand IN lists to Filter as one set (see dbapi._empty_in_set)
         self.rows_seen = 0
 
     def call_procedure(self, name: str, args: Mapping[str, object]) -> list[Row]:

@@ -90,6 +90,14 @@ def _is_endpoint(text: str) -> bool:
     return any(p.fullmatch(text) for p in (_PHONE, _CLIENT, _SIP, _APP))
 
 
+_SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+-]*")
+
+
+def _is_caller(text: str) -> bool:
+    # A caller may also be the bare user part of a SIP address (when dialling sip:).
+    return _is_endpoint(text) or bool(_SIP_USER.fullmatch(text))
+
+
 def _is_url(text: str) -> bool:
     # An explicit empty URL switches the feature off (e.g. no wait music).
     if text == "":
@@ -105,6 +113,11 @@ def _format(fmt: str) -> tuple[Callable[[str], bool], str]:
     if fmt == "endpoint":
         return _is_endpoint, (
             "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST or app:AP... SID"
+        )
+    if fmt == "caller":
+        return _is_caller, (
+            "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST, app:AP... SID "
+            "or the user part of a SIP address"
         )
     if fmt == "url":
         return _is_url, "an http:// or https:// URL ('' for none)"
@@ -371,7 +384,10 @@ def validate_inputs(proc: Procedure, args: Mapping[str, object]) -> dict[str, ob
 
 
 def _inputs_query(proc: Procedure) -> str:
-    return f"SELECT * FROM sys_procedureparameters WHERE ProcedureName = '{proc.name}'"
+    return (
+        "SELECT ParameterName, DataType, IsRequired, AllowedValues FROM sys_procedureparameters "
+        f"WHERE ProcedureName = '{proc.name}' AND Direction = 'IN'"
+    )
 
 
 def _unknown_message(proc: Procedure, unknown: list[str]) -> str:

@@ -76,7 +76,7 @@ class VTable:
     # --- planning and reading ---------------------------------------------------
 
     def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
-        return best_index(self.table, self.mapping, info)
+        return best_index(self.table, self.mapping, info, batched_in=self.session.batched_in)
 
     def Open(self) -> Cursor:
         return Cursor(self)

@@ -225,11 +225,6 @@ def test_multi_row_insert_with_a_bad_row_sends_nothing(
     assert len(live(emu, room["sid"])) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dbapi.py must pass the bindings to dml.check(sql, catalog, params) so rows "
-    "using ? / :name are validated before the first row is sent",
-)
 def test_multi_row_insert_with_bound_bad_row_sends_nothing(
     conn: driver.Connection, emu: Emulator, room: dict[str, str]
 ) -> None:
@@ -255,15 +250,15 @@ def test_dml_check_validates_bound_rows() -> None:
     )
     dml.check(sql, CATALOG, ("Room", PHONE_A, 30))  # mixed styles: left to SQLite
     positional = sql.replace(":c", "?")
-    with pytest.raises(driver.DataError, match="WaitTime.*row 2 of 2"):
+    with pytest.raises(driver.DataError, match=r"WaitTime.*row 2 of 2"):
         dml.check(positional, CATALOG, ("Room", PHONE_A, 30, "Room"))
-    with pytest.raises(driver.DataError, match="From.*row 1 of 2"):
+    with pytest.raises(driver.DataError, match=r"From.*row 1 of 2"):
         dml.check(positional, CATALOG, ("Room", "not a phone", 30, "Room"))
     named = (
         'INSERT INTO Participants (ConferenceSid, "From", "To", Muted) VALUES '
         "(:c, :f, :t, :m), (:c, :f, :t, 'perhaps')"
     )
-    with pytest.raises(driver.DataError, match="Muted.*row 2 of 2"):
+    with pytest.raises(driver.DataError, match=r"Muted.*row 2 of 2"):
         dml.check(named, CATALOG, {"c": "Room", "f": PHONE_A, "t": PHONE_B, "m": True})
     dml.check(named.replace("'perhaps'", "FALSE"), CATALOG,
               {"c": "Room", "f": PHONE_A, "t": PHONE_B, "m": True})  # fmt: skip
@@ -355,7 +350,9 @@ def test_update_coaching_without_call_to_coach_sends_nothing(
     conn: driver.Connection, emu: Emulator, room: dict[str, str]
 ) -> None:
     with pytest.raises(driver.DataError) as info:
-        execute(conn, "UPDATE Participants SET Coaching = 1 WHERE ConferenceSid = ?", (room["sid"],))
+        execute(
+            conn, "UPDATE Participants SET Coaching = 1 WHERE ConferenceSid = ?", (room["sid"],)
+        )
     assert "CallSidToCoach" in str(info.value)
     assert writes(emu) == []
 
@@ -391,7 +388,7 @@ def test_update_write_only_announce_and_wait(
         "UPDATE Participants SET Muted = 1, QueueTime = 5 WHERE ConferenceSid = ?",
         "UPDATE Participants SET CallSid = 'CA00' WHERE ConferenceSid = ?",
         "UPDATE Participants SET StartConferenceOnEnter = 0 WHERE ConferenceSid = ?",
-        'UPDATE Participants SET "From" = \'+15550001111\' WHERE ConferenceSid = ?',
+        "UPDATE Participants SET \"From\" = '+15550001111' WHERE ConferenceSid = ?",
     ],
 )
 def test_update_read_only_column_sends_nothing(
@@ -504,7 +501,7 @@ def test_update_conference_announce_write_only(
         "AnnounceMethod = 'get' WHERE FriendlyName = 'Other'",
     )
     [(method, path)] = writes(emu)
-    assert path.endswith(f"/Conferences/{room['other']}.json")
+    assert method == "POST" and path.endswith(f"/Conferences/{room['other']}.json")
     assert emu.requests[-1].form == [
         ("AnnounceUrl", "https://example.com/all.xml"),
         ("AnnounceMethod", "GET"),
@@ -555,3 +552,28 @@ def test_select_after_writes_reflects_state(
         ("bob", 0, DEMO_ACCOUNT_SID),
         ("carol", 1, DEMO_ACCOUNT_SID),
     ]
+
+
+def test_write_targets_from_an_empty_subquery(
+    conn: driver.Connection, emu: Emulator, room: dict[str, str]
+) -> None:
+    cur = execute(
+        conn,
+        "UPDATE Participants SET Muted = 1 WHERE ConferenceSid IN "
+        "(SELECT Sid FROM Conferences WHERE FriendlyName = 'Nobody')",
+    )
+    assert cur.rowcount == 0
+    assert writes(emu) == []
+
+
+def test_write_targets_from_a_subquery(
+    conn: driver.Connection, emu: Emulator, room: dict[str, str]
+) -> None:
+    cur = execute(
+        conn,
+        "UPDATE Participants SET Muted = 1 WHERE ConferenceSid IN "
+        "(SELECT Sid FROM Conferences WHERE FriendlyName = 'Other')",
+    )
+    assert cur.rowcount == 1
+    assert by_label(emu, room["other"], "dave")["muted"] is True
+    assert not any(p["muted"] for p in live(emu, room["sid"]))

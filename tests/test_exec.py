@@ -183,8 +183,13 @@ def test_true_false_literals_sent_as_words(conn: driver.Connection, emu: Emulato
         (
             "EXEC NoSuchProc",
             None,
-            ["NoSuchProc", "AddParticipants", "ModifyConference", "ModifyParticipants",
-             "RemoveParticipant"],
+            [
+                "NoSuchProc",
+                "AddParticipants",
+                "ModifyConference",
+                "ModifyParticipants",
+                "RemoveParticipant",
+            ],
         ),
         (ADD + ", WaitTim = 30", None, ["WaitTim", "WaitTime"]),
         (ADD + ", Lable = 'x'", None, ["Lable", "Label"]),
@@ -480,11 +485,6 @@ def test_endpoint_formats_accepted(
     assert dict(emu.requests[-1].form) == {"From": source, "To": target}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation.py: From/CallerId may be the user part of a SIP address (seed 001, "
-    "schema description of From), but format 'endpoint' only accepts phone/client:/sip:/app:",
-)
 def test_from_may_be_sip_user_part(conn: driver.Connection, emu: Emulator) -> None:
     run(conn, "EXEC AddParticipants ConferenceSid = 'Room', From = 'support', To = ?",
         ("sip:bob@sip.example.com",))  # fmt: skip

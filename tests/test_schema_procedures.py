@@ -135,11 +135,8 @@ def test_add_participants_lists_and_endpoints(catalog: schema.Catalog) -> None:
         "RecordingStatusCallbackEvent",
         "ConferenceRecordingStatusCallbackEvent",
     }
-    assert {i.name for i in proc.inputs if i.format == "endpoint"} == {
-        "From",
-        "To",
-        "CallerId",
-    }
+    assert {i.name for i in proc.inputs if i.format == "endpoint"} == {"To"}
+    assert {i.name for i in proc.inputs if i.format == "caller"} == {"From", "CallerId"}
     for inp in proc.inputs:
         if inp.name.endswith(("Url", "Callback")):
             assert inp.format == "url", inp.name

@@ -57,7 +57,7 @@ def _good(inp: Input) -> object:
         return True
     if inp.type == "INTEGER":
         return inp.min if inp.min is not None else 30
-    if inp.format == "endpoint":
+    if inp.format in ("endpoint", "caller"):
         return "+18149044818"
     if inp.format == "url":
         return "https://example.com/hook"
@@ -392,7 +392,7 @@ def test_unknown_input_suggests_closest_name() -> None:
     message = str(err.value)
     assert "AddParticipants has no input 'Mutted'; did you mean 'Muted'?" in message
     assert (
-        "SELECT * FROM sys_procedureparameters WHERE ProcedureName = 'AddParticipants'"
+        "FROM sys_procedureparameters WHERE ProcedureName = 'AddParticipants' AND Direction = 'IN'"
         in message
     )
 

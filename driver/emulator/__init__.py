@@ -4,7 +4,8 @@ Modules, in the order a request meets them: :mod:`.server` (uvicorn on
 127.0.0.1) → :mod:`.app` (auth, latency, faults, request log) →
 :mod:`.routing` (raw-path segments) → :mod:`.endpoints` (one function per
 operation, using :mod:`.params` and :mod:`.paging`) → :mod:`.state` (the
-model) → :mod:`.resources` (JSON rendering).  :mod:`.emulator` is the Python
+model) → :mod:`.resources` (JSON rendering, cached per object for list pages)
+→ :mod:`.encoding` (orjson when available).  :mod:`.emulator` is the Python
 facade and :mod:`.seed` fills it with data.
 
 Where Twilio's behaviour is not pinned down by the spec, the emulator:

@@ -12,11 +12,12 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import endpoints
+from .encoding import JSONBody
 from .errors import (
     AUTHENTICATION_FAILED,
     INTERNAL_ERROR,
@@ -145,15 +146,15 @@ def _process(
         )
     except ApiError as error:
         headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else None
-        return error.status, JSONResponse(error.body(), status_code=error.status, headers=headers)
+        return error.status, JSONBody(error.body(), status_code=error.status, headers=headers)
     except Exception:  # the emulator must answer like a server, not crash the test
         logger.exception("emulator failed on %s %s", record.method, raw_path)
-        return 500, JSONResponse(
+        return 500, JSONBody(
             error_body(500, INTERNAL_ERROR, "Internal Server Error"), status_code=500
         )
     if reply.body is None:
         return reply.status, Response(status_code=reply.status)
-    return reply.status, JSONResponse(reply.body, status_code=reply.status)
+    return reply.status, JSONBody(reply.body, status_code=reply.status)
 
 
 def _run(
@@ -215,9 +216,9 @@ def _fault_response(fault: Fault, record: RequestRecord) -> Response:
         record.status = 429
         headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
         body = error_body(429, TOO_MANY_REQUESTS, "Too Many Requests")
-        return JSONResponse(body, status_code=429, headers=headers)
+        return JSONBody(body, status_code=429, headers=headers)
     record.status = 500
-    return JSONResponse(error_body(500, INTERNAL_ERROR, "Internal Server Error"), status_code=500)
+    return JSONBody(error_body(500, INTERNAL_ERROR, "Internal Server Error"), status_code=500)
 
 
 def _seconds(value: float) -> str:

@@ -134,6 +134,7 @@ class Emulator:
                 if reason not in REASONS_ENDED:
                     raise ValueError(f"reason_conference_ended must be one of {REASONS_ENDED}")
                 conference.reason_conference_ended = reason
+                conference.changed()
             return conference_json(conference)
 
     def add_participant(

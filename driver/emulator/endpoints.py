@@ -23,9 +23,16 @@ from .errors import (
 )
 from .paging import PageRequest, envelope, select
 from .params import Params
-from .resources import conference_json, participant_json
+from .resources import conference_item, conference_json, participant_item, participant_json
 from .sids import BYOC_SID, CALL_SID, CONFERENCE_SID, LOWER_CALL_SID
-from .state import CONFERENCE_STATUSES, REGIONS, Conference, Participant, State
+from .state import (
+    CONFERENCE_STATUSES,
+    LIVE_PARTICIPANT_STATUSES,
+    REGIONS,
+    Conference,
+    Participant,
+    State,
+)
 
 CONFERENCE_FILTERS = (
     "DateCreated",
@@ -147,7 +154,7 @@ def list_conferences(state: State, account_sid: str, query: Params, path: str) -
             return None if found is None else state.conference_position(found)
 
         window = select(listing, request, keep, locate)
-        rendered = [conference_json(c) for c in window.items]
+        rendered = [conference_item(c) for c in window.items]
         sids = (window.items[0].sid, window.items[-1].sid) if window.items else None
     filters = [(k, query.get(k) or "") for k in CONFERENCE_FILTERS if query.get(k)]
     return Reply(
@@ -208,11 +215,16 @@ def list_participants(
 
     def keep(p: Participant) -> bool:
         return (
-            p.live
+            p.status in LIVE_PARTICIPANT_STATUSES
             and (muted is None or p.muted == muted)
             and (hold is None or p.hold == hold)
             and (coaching is None or p.coaching == coaching)
         )
+
+    if muted is None and hold is None and coaching is None:
+
+        def keep(p: Participant) -> bool:  # the unfiltered list: just who is live
+            return p.status in LIVE_PARTICIPANT_STATUSES
 
     with state.lock:
         conference = _conference(state, account_sid, conference_sid, path)
@@ -226,7 +238,7 @@ def list_participants(
             )
 
         window = select(conference.participants, request, keep, locate)
-        rendered = [participant_json(p) for p in window.items]
+        rendered = [participant_item(p) for p in window.items]
         sids = (window.items[0].call_sid, window.items[-1].call_sid) if window.items else None
     filters = [(k, query.get(k) or "") for k in PARTICIPANT_FILTERS if k in query]
     return Reply(
@@ -386,6 +398,7 @@ def update_participant(
             if method is not None:
                 participant.options[key] = method
         participant.date_updated = state.now()
+        participant.changed()
         return Reply(200, participant_json(participant))
 
 

@@ -95,11 +95,15 @@ def _skip(items: Sequence[T], keep: Callable[[T], bool], count: int) -> int:
 def _forward(
     items: Sequence[T], index: int, size: int, keep: Callable[[T], bool] | None
 ) -> Window[T]:
+    if keep is None:
+        return Window(list(items[index : index + size]), index + size < len(items))
     chosen: list[T] = []
+    # Filter slice by slice: each slice is no longer than the items still wanted,
+    # so nothing past the page's last kept item is taken.
     while index < len(items) and len(chosen) < size:
-        if keep is None or keep(items[index]):
-            chosen.append(items[index])
-        index += 1
+        batch = items[index : index + size - len(chosen)]
+        chosen.extend(filter(keep, batch))
+        index += len(batch)
     return Window(chosen, _any_from(items, index, keep))
 
 
@@ -119,7 +123,7 @@ def envelope(
     path: str,
     filters: Sequence[tuple[str, str]],
     request: PageRequest,
-    rendered: list[dict[str, object]],
+    rendered: Sequence[object],
     sids: tuple[str, str] | None,
     has_next: bool,
 ) -> dict[str, object]:

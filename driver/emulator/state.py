@@ -55,7 +55,12 @@ class Account:
 
 @dataclass(slots=True, eq=False)
 class Participant:
-    """A call in a conference."""
+    """A call in a conference.
+
+    ``rendered`` caches the list-item encoding (see
+    :func:`driver.emulator.resources.participant_item`); whoever changes a
+    field the resource shows must call :meth:`changed` afterwards.
+    """
 
     call_sid: str
     account_sid: str
@@ -73,16 +78,26 @@ class Participant:
     start_conference_on_enter: bool = True
     queue_time_ms: int = 0
     options: dict[str, object] = field(default_factory=dict)
+    rendered: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def live(self) -> bool:
         """Whether the participant is still in (or joining) its conference."""
         return self.status in LIVE_PARTICIPANT_STATUSES
 
+    def changed(self) -> None:
+        """Drop the cached rendering after a change to a field the resource shows."""
+        self.rendered = None
+
 
 @dataclass(slots=True, eq=False)
 class Conference:
-    """A conference room and its participants (in join order)."""
+    """A conference room and its participants (in join order).
+
+    ``rendered`` caches the list-item encoding (see
+    :func:`driver.emulator.resources.conference_item`); whoever changes a
+    field the resource shows must call :meth:`changed` afterwards.
+    """
 
     sid: str
     account_sid: str
@@ -95,11 +110,16 @@ class Conference:
     call_sid_ending_conference: str | None = None
     participants: list[Participant] = field(default_factory=list)
     options: dict[str, object] = field(default_factory=dict)
+    rendered: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def live(self) -> bool:
         """Whether the conference has not completed."""
         return self.status != "completed"
+
+    def changed(self) -> None:
+        """Drop the cached rendering after a change to a field the resource shows."""
+        self.rendered = None
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -242,6 +262,7 @@ class State:
         conference.reason_conference_ended = reason
         conference.call_sid_ending_conference = call_sid
         conference.date_updated = now
+        conference.changed()
         for participant in conference.participants:
             if participant.live:
                 self._set_status(participant, "complete", now)
@@ -326,6 +347,7 @@ class State:
     def _set_status(self, participant: Participant, status: str, now: datetime) -> None:
         participant.status = status
         participant.date_updated = now
+        participant.changed()
         if status not in NEXT_PARTICIPANT_STATUS:
             self.pending.pop(participant.call_sid, None)
 
@@ -334,6 +356,7 @@ class State:
         if conference.status == "init" and participant.start_conference_on_enter:
             conference.status = "in-progress"
             conference.date_updated = now
+            conference.changed()
 
     # -- progression ------------------------------------------------------------
 

@@ -51,14 +51,16 @@ class Formatter:
         grid = Table(box=box.SQUARE, show_header=self.header, header_style="bold")
         for i, name in enumerate(columns):
             numeric = bool(data) and all(_is_number(r[i]) or r[i] is None for r in data)
-            grid.add_column(name, justify="right" if numeric else "left", overflow="fold")
+            grid.add_column(
+                name,
+                justify="right" if numeric else "left",
+                overflow="fold",
+                no_wrap=i == 0,  # keep names and SIDs on one line
+            )
         null = self.null or "NULL"
         for row in data:
             grid.add_row(
-                *(
-                    Text(null, style="dim") if v is None else Text(_text(v, null))
-                    for v in row
-                )
+                *(Text(null, style="dim") if v is None else Text(_text(v, null)) for v in row)
             )
         console = Console(
             file=self.out,
@@ -105,8 +107,12 @@ class Formatter:
         """A GitHub-flavoured Markdown table."""
 
         def cell(value: Any) -> str:
-            text = _text(value, self.null) if not isinstance(value, str) else value
-            return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+            return (
+                _text(value, self.null)
+                .replace("|", "\\|")
+                .replace("\r\n", "<br>")
+                .replace("\n", "<br>")
+            )
 
         self.out.write("| " + " | ".join(cell(c) for c in columns) + " |\n")
         self.out.write("|" + "|".join(" --- " for _ in columns) + "|\n")

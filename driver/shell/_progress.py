@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from types import TracebackType
 from typing import Any, TextIO
@@ -39,6 +40,8 @@ class StatementProgress:
         )
 
     def _run(self) -> None:
+        if hasattr(signal, "pthread_sigmask"):  # Ctrl-C belongs to the main thread
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         if self._done.wait(self.delay):
             return
         console = Console(file=self.out, highlight=False, markup=False, emoji=False)

@@ -1,0 +1,5 @@
+"""``python -m driver``: the confsql shell."""
+
+from .shell import main
+
+raise SystemExit(main())

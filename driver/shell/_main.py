@@ -1,0 +1,177 @@
+"""``confsql`` command line: options, connection, then script, arguments or prompt."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .. import __version__
+from .. import connect as driver_connect
+from ..errors import Error as DriverError
+from ..properties import PROPERTIES
+from ._app import ConfShell, Stop, sigint_for_main_thread
+from ._output import MODES
+from ._secrets import Scrubber, dsn_secrets
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_EPILOG = """\
+examples:
+  confsql --sandbox                                  interactive, demo data
+  confsql --sandbox "SELECT FriendlyName, Status FROM Conferences"
+  confsql --sandbox -f calls.sql                     run a script, stop at the first error
+  confsql --dsn "Provider=Twilio;AccountSid=AC...;AuthToken=..." --mode json < calls.sql
+
+Credentials may also come from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
+TWILIO_API_KEY / TWILIO_API_SECRET).  In a script an EXEC ends at ';' or at
+the end of its line; other statements end at ';'.
+exit status: 0 ok, 1 a statement failed, 2 usage or connection error.
+"""
+
+
+_SECRET_NOTE = "; prefer the environment variable: other users can see command lines"
+
+
+def _option(name: str) -> str:
+    """``AccountSid`` -> ``--account-sid``."""
+    return "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; one option per connection property."""
+    parser = argparse.ArgumentParser(
+        prog="confsql",
+        description="SQL shell for programmable-voice conferences (Twilio or the sandbox).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "sql",
+        nargs="*",
+        metavar="SQL",
+        help="statements or dot-commands to run, then exit (each argument may hold several)",
+    )
+    conn = parser.add_argument_group("connection")
+    which = conn.add_mutually_exclusive_group()
+    which.add_argument("--dsn", help="connection string: Key=Value pairs separated by ';'")
+    which.add_argument(
+        "--sandbox", action="store_true", help="use the built-in emulator (Provider=Sandbox)"
+    )
+    for prop in PROPERTIES:
+        extra = []
+        if prop.env:
+            extra.append(f"env {prop.env}")
+        if prop.default is not None:
+            extra.append(f"default {prop.default}")
+        detail = f" ({', '.join(extra)})" if extra else ""
+        conn.add_argument(
+            _option(prop.name),
+            dest=prop.name,
+            metavar=_option(prop.name)[2:].replace("-", "_").upper(),
+            help=prop.description.replace("%", "%%") + detail + _SECRET_NOTE * prop.secret,
+        )
+    out = parser.add_argument_group("input and output")
+    out.add_argument("-f", "--file", help="run the statements in FILE ('-' for stdin)")
+    out.add_argument(
+        "--mode",
+        choices=list(MODES),
+        help="output mode (default: table on a terminal, csv otherwise)",
+    )
+    out.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="column names in table/csv/tabs/markdown output (default on)",
+    )
+    out.add_argument("--nullvalue", default="", metavar="TEXT", help="how to show NULL")
+    out.add_argument(
+        "--continue",
+        dest="keep_going",
+        action="store_true",
+        help="keep going after a failed statement (the exit status still reports it)",
+    )
+    out.add_argument("--echo", action="store_true", help="print each statement before it runs")
+    out.add_argument("--version", action="version", version=f"confsql {__version__}")
+    return parser
+
+
+def _secrets(args: argparse.Namespace) -> set[str]:
+    found = {getattr(args, p.name) for p in PROPERTIES if p.secret and getattr(args, p.name)}
+    found |= {os.environ[p.env] for p in PROPERTIES if p.secret and p.env and p.env in os.environ}
+    if args.dsn:
+        found |= dsn_secrets(args.dsn)
+    return found
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    props = {p.name: getattr(args, p.name) for p in PROPERTIES if getattr(args, p.name)}
+    if args.sandbox:
+        props["Provider"] = "Sandbox"
+    return driver_connect(args.dsn or "", **props)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the shell; returns the exit status (0 ok, 1 statement failed, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    scrub = Scrubber(_secrets(args))
+    try:
+        with sigint_for_main_thread():
+            conn = _connect(args)
+    except DriverError as exc:
+        message = re.sub(r"cannot read '.*?';", "cannot read part of it;", str(exc))
+        if "Provider=Sandbox" in message:
+            message += " (here: confsql --sandbox)"
+        print(f"Error: cannot connect: {scrub(message)}", file=sys.stderr)
+        return EXIT_USAGE
+    script = args.file is not None or bool(args.sql) or not sys.stdin.isatty()
+    shell = ConfShell(
+        conn,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        mode=args.mode,
+        header=args.header,
+        bail=script and not args.keep_going,
+        echo=args.echo,
+        nullvalue=args.nullvalue,
+        secrets=scrub.secrets,
+    )
+    try:
+        if args.file is not None:
+            if args.file == "-":
+                shell.interactive = False
+                shell.run_input("<stdin>")
+            else:
+                try:
+                    handle = open(args.file, encoding="utf-8")  # noqa: SIM115
+                except OSError as exc:
+                    print(f"Error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+                    return EXIT_USAGE
+                with handle:
+                    shell.stdin, shell.interactive = handle, False
+                    shell.run_input(args.file)
+        for number, text in enumerate(args.sql, 1):
+            shell.interactive = False
+            shell.run_text(text, f"<argument {number}>")
+        if not script:
+            shell.cmdloop()
+            return EXIT_OK
+        if args.file is None and not args.sql:
+            shell.run_input("<stdin>")
+    except Stop:
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        shell.conn.close()
+    return EXIT_FAILED if shell.failures else EXIT_OK
