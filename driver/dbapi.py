@@ -151,6 +151,14 @@ class Connection:
         return self._db
 
     @property
+    def settings(self) -> Mapping[str, Any]:
+        """The connection's properties; secrets are replaced by '***'."""
+        return {
+            k: ("***" if v and k in ("AuthToken", "ApiSecret") else v)
+            for k, v in self.session.settings.values.items()
+        }
+
+    @property
     def stats(self) -> Any:
         """Request counters for this connection: requests, retries, rows."""
         return self.session.stats

@@ -10,6 +10,8 @@ the caller already runs an event loop (Jupyter, async web apps), where
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import signal
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -46,6 +48,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return future.result()
     except BaseException:
         future.cancel()
+        # Let the cancellation land before the caller cleans up (e.g. closes the stream).
+        concurrent.futures.wait([future], timeout=2)
         raise
 
 

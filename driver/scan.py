@@ -105,7 +105,7 @@ class RowMaker:
     column type's decoder in :mod:`driver.values`.
     """
 
-    def __init__(self, table: Table, mapping: TableMapping, width: int) -> None:
+    def __init__(self, table: Table, mapping: TableMapping) -> None:
         parts: list[str] = []
         env: dict[str, Any] = {}
         for i, col in enumerate(table.columns):
@@ -121,7 +121,6 @@ class RowMaker:
                 parts.append(f"(1 if {get} is True else 0 if v is False else d{i}(v))")
             else:
                 parts.append(f"d{i}(g({field!r}))")
-        parts.extend("None" for _ in range(width - len(table.columns)))
         source = f"lambda item: (g := item.get, ({', '.join(parts)},))[1]"
         self._make: Callable[[Item], Row] = eval(source, env)
 
@@ -199,7 +198,7 @@ class Scanner:
         if bound.empty or plan.access == "impossible":
             return
         mapping = self.mapping(table.name)
-        make = RowMaker(table, mapping, width)
+        make = RowMaker(table, mapping)
         match = _matcher(table, bound.eq)
         skip = bound.offset
         remaining = bound.limit

@@ -199,16 +199,21 @@ class Cursor:
 
     def Next(self) -> None:
         self._i += 1
-        if self._i >= len(self._page):
+        if self._i < len(self._page):
+            self._row = self._page[self._i]
+        else:
             self._advance_page()
 
     def Column(self, col: int) -> Any:
-        if col == -1:
+        if col < 0:
             return self.Rowid()
-        return self._page[self._i][col]
+        try:
+            return self._row[col]
+        except IndexError:  # rows hold the declared columns; hidden inputs read as NULL
+            return None
 
     def Rowid(self) -> int:
-        row = self._page[self._i]
+        row = self._row
         rowid = rowid_for(row_key(self.table, row))
         self.vtable.remember(rowid, row)
         return rowid
@@ -221,7 +226,10 @@ class Cursor:
             pages, self._pages = self._pages, None
             aclose = getattr(pages, "aclose", None)
             if aclose is not None:
-                loop.run(aclose())
+                try:
+                    loop.run(aclose())
+                except RuntimeError:
+                    pass  # interrupted while running: its task was cancelled already
 
 
 async def _anext(pages: AsyncIterator[Page]) -> Page | None:

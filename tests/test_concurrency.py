@@ -23,7 +23,9 @@ def live(emu: Emulator) -> list[str]:
     for i in range(40):
         sid = str(emu.create_conference(f"room {i}", "in-progress" if i % 4 else "init")["sid"])
         for j in range(3):
-            emu.add_participant(sid, label=f"p{j}", muted=bool(j % 2), status="connected" if i % 4 else "ringing")
+            emu.add_participant(
+                sid, label=f"p{j}", muted=bool(j % 2), status="connected" if i % 4 else "ringing"
+            )
         sids.append(sid)
     for i in range(5):
         emu.create_conference(f"old {i}", "completed")
@@ -31,7 +33,9 @@ def live(emu: Emulator) -> list[str]:
     return sids
 
 
-def _rows(conn: driver.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def _rows(
+    conn: driver.Connection, sql: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
     return conn.cursor().execute(sql, params).fetchall()
 
 
@@ -46,7 +50,9 @@ def _rows(conn: driver.Connection, sql: str, params: tuple[object, ...] = ()) ->
         "SELECT p.* FROM Conferences c JOIN Participants p ON p.ConferenceSid = c.Sid WHERE p.Muted = 1",
     ],
 )
-def test_concurrent_and_sequential_give_the_same_rows(connect: Connect, live: list[str], sql: str) -> None:
+def test_concurrent_and_sequential_give_the_same_rows(
+    connect: Connect, live: list[str], sql: str
+) -> None:
     sequential = sorted(_rows(connect(MaxConcurrency=1), sql), key=repr)
     concurrent = sorted(_rows(connect(MaxConcurrency=16), sql), key=repr)
     assert sequential == concurrent and sequential
@@ -81,7 +87,9 @@ def test_join_costs_about_a_fanout(connect: Connect, live: list[str], emu: Emula
     assert time.monotonic() - start < 1.5  # 30 lists one after another would take > 3 s
 
 
-def test_failure_cancels_outstanding_requests(connect: Connect, live: list[str], emu: Emulator) -> None:
+def test_failure_cancels_outstanding_requests(
+    connect: Connect, live: list[str], emu: Emulator
+) -> None:
     emu.latency = 0.2
     emu.faults.add("500", count=1, path_contains="/Participants.json")
     conn = connect(MaxConcurrency=4)
@@ -109,11 +117,17 @@ def test_s1_and_s2_request_counts(conn: driver.Connection, emu: Emulator) -> Non
     assert len(emu.requests) == 1 and ("PageSize", "10") in emu.requests[0].query
 
 
-def test_sid_in_list_is_concurrent_and_complete(connect: Connect, live: list[str], emu: Emulator) -> None:
+def test_sid_in_list_is_concurrent_and_complete(
+    connect: Connect, live: list[str], emu: Emulator
+) -> None:
     emu.latency = 0.1
     marks = ", ".join("?" for _ in live)
     start = time.monotonic()
-    got = _rows(connect(MaxConcurrency=40), f"SELECT Sid FROM Conferences WHERE Sid IN ({marks})", tuple(live))
+    got = _rows(
+        connect(MaxConcurrency=40),
+        f"SELECT Sid FROM Conferences WHERE Sid IN ({marks})",
+        tuple(live),
+    )
     assert sorted(s for (s,) in got) == sorted(live)
     assert time.monotonic() - start < 1.5
 
@@ -142,7 +156,9 @@ def test_cache_is_off_by_default(conn: driver.Connection, live: list[str], emu: 
     assert len(emu.requests) == 2
 
 
-def test_429_under_concurrency_backs_off_and_completes(connect: Connect, live: list[str], emu: Emulator) -> None:
+def test_429_under_concurrency_backs_off_and_completes(
+    connect: Connect, live: list[str], emu: Emulator
+) -> None:
     emu.faults.add("429", count=5, path_contains="/Participants.json")
     emu.faults.add("429", count=3, retry_after=0.05, path_contains="/Participants.json")
     conn = connect(MaxConcurrency=8)

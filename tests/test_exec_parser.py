@@ -312,9 +312,7 @@ def test_seed_example_with_execute_and_at_names() -> None:
     assert parse_exec(sql) == parse_exec(SEED)
 
 
-@pytest.mark.parametrize(
-    "keyword", ["EXEC", "EXECUTE", "exec", "execute", "Exec", "eXeCuTe"]
-)
+@pytest.mark.parametrize("keyword", ["EXEC", "EXECUTE", "exec", "execute", "Exec", "eXeCuTe"])
 def test_exec_keyword_spellings(keyword: str) -> None:
     call = parse_exec(f"{keyword} P a = 1")
     assert call.procedure == "P"
@@ -345,9 +343,7 @@ def test_procedure_name_kept_as_written() -> None:
     assert parse_exec('EXEC "p""q"').procedure == 'p"q'
 
 
-@pytest.mark.parametrize(
-    "name", ["Select", "From", "Order", "Exec", "Table", "Null", "Case"]
-)
+@pytest.mark.parametrize("name", ["Select", "From", "Order", "Exec", "Table", "Null", "Case"])
 def test_keyword_procedure_names(name: str) -> None:
     call = parse_exec(f"EXEC {name} a=1, {name}=2")
     assert call.procedure == name

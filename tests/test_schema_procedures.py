@@ -82,9 +82,7 @@ def test_all_procedures_declared(catalog: schema.Catalog) -> None:
 def test_add_participants_inputs_match_seed(catalog: schema.Catalog) -> None:
     seed_inputs, _ = _seed_tables("AddParticipants")
     expected = [(c[0], SEED_TYPES[c[1]], c[2] == "True") for c in seed_inputs]
-    declared = [
-        (i.name, i.type, i.required) for i in _proc(catalog, "AddParticipants").inputs
-    ]
+    declared = [(i.name, i.type, i.required) for i in _proc(catalog, "AddParticipants").inputs]
     assert declared == expected
 
 
@@ -97,9 +95,7 @@ def test_add_participants_results_match_seed(catalog: schema.Catalog) -> None:
 
 def test_add_participants_descriptions_are_our_own(catalog: schema.Catalog) -> None:
     seed_inputs, seed_results = _seed_tables("AddParticipants")
-    theirs = {
-        c[0]: c[-1].strip().rstrip(".").lower() for c in seed_inputs + seed_results
-    }
+    theirs = {c[0]: c[-1].strip().rstrip(".").lower() for c in seed_inputs + seed_results}
     proc = _proc(catalog, "AddParticipants")
     ours = [(i.name, i.description) for i in proc.inputs]
     ours += [(r.name, r.description) for r in proc.results]
@@ -193,9 +189,7 @@ def test_procedure_is_well_formed(catalog: schema.Catalog, name: str) -> None:
     proc = _proc(catalog, name)
     assert proc.description and "\n" not in proc.description
     lowered = [i.name.lower() for i in proc.inputs]
-    assert len(lowered) == len(set(lowered)), (
-        "input names must differ case-insensitively"
-    )
+    assert len(lowered) == len(set(lowered)), "input names must differ case-insensitively"
     for inp in proc.inputs:
         assert inp.description and "\n" not in inp.description, inp.name
         if inp.values or inp.list or inp.format:
@@ -306,9 +300,7 @@ def test_inputs_exist_in_spec_with_matching_types(
         if inp.name in path_params:
             continue
         wire = renames.get(inp.name, inp.name)
-        assert wire in props, (
-            f"{name}.{inp.name} is not a body field ({wire}) in the spec"
-        )
+        assert wire in props, f"{name}.{inp.name} is not a body field ({wire}) in the spec"
         prop = _resolve(spec, props[wire])
         assert SPEC_TYPES[prop["type"]] == inp.type, inp.name
         assert (prop["type"] == "array") == inp.list, inp.name

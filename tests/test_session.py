@@ -37,7 +37,9 @@ def test_base_url(props: dict[str, object], url: str) -> None:
 def test_api_key_wins_over_token_and_secrets_are_masked() -> None:
     settings = _settings(ApiKey="SK" + "b" * 32, ApiSecret="very-secret")
     creds = credentials(settings)  # type: ignore[arg-type]
-    assert creds is not None and creds.username.startswith("SK") and creds.kind == "ApiKey/ApiSecret"
+    assert (
+        creds is not None and creds.username.startswith("SK") and creds.kind == "ApiKey/ApiSecret"
+    )
     assert "very-secret" not in repr(creds) and "very-secret" not in repr(settings)
     assert "tok" not in repr(settings).replace("'AuthToken': '***'", "")
 
@@ -48,7 +50,13 @@ def test_user_agent_names_confsql_and_version() -> None:
 
 @pytest.mark.parametrize(
     ("value", "encoded"),
-    [("a/../Calls", "a%2F..%2FCalls"), ("x y", "x%20y"), ("..", "%2E%2E"), (".", "%2E"), ("q?#", "q%3F%23")],
+    [
+        ("a/../Calls", "a%2F..%2FCalls"),
+        ("x y", "x%20y"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("q?#", "q%3F%23"),
+    ],
 )
 def test_every_path_segment_is_encoded(value: str, encoded: str) -> None:
     assert segment(value) == encoded

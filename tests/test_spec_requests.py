@@ -33,7 +33,9 @@ def _operation(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     raise AssertionError(f"{method} {path} is not an operation of the spec")
 
 
-def test_every_request_is_a_spec_operation(spec: dict[str, Any], conn: driver.Connection, emu: Emulator) -> None:
+def test_every_request_is_a_spec_operation(
+    spec: dict[str, Any], conn: driver.Connection, emu: Emulator
+) -> None:
     emu.seed_demo()
     cur = conn.cursor()
     statements = [
@@ -72,4 +74,8 @@ def test_every_request_is_a_spec_operation(spec: dict[str, Any], conn: driver.Co
                     assert value in prop["enum"]
             for required in body.get("required", []):
                 assert required in dict(record.form)
-        assert record.status is not None and record.status < 400, (record.method, path, record.status)
+        assert record.status is not None and record.status < 400, (
+            record.method,
+            path,
+            record.status,
+        )

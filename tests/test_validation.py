@@ -190,9 +190,7 @@ def test_list_splitting(written: object) -> None:
 
 def test_list_with_one_bad_item_names_it() -> None:
     with pytest.raises(DataError) as err:
-        validate_inputs(
-            ADD, {**_base(ADD), "ConferenceStatusCallbackEvent": "start finish"}
-        )
+        validate_inputs(ADD, {**_base(ADD), "ConferenceStatusCallbackEvent": "start finish"})
     message = str(err.value)
     assert "'finish'" in message and "ConferenceStatusCallbackEvent" in message
     assert "one or more of start, end" in message
@@ -256,9 +254,7 @@ def test_endpoint_rejects(endpoint: str) -> None:
 
 
 def test_endpoint_number_given_as_integer() -> None:
-    assert (
-        validate_inputs(ADD, {**_base(ADD), "To": 919602968074})["To"] == "919602968074"
-    )
+    assert validate_inputs(ADD, {**_base(ADD), "To": 919602968074})["To"] == "919602968074"
 
 
 @pytest.mark.parametrize(
@@ -291,10 +287,7 @@ def test_sid_formats() -> None:
         with pytest.raises(DataError):
             validate_inputs(ADD, {**_base(ADD), "Byoc": bad})
     assert describe_format("sid:CA") == "a SID: CA followed by 32 hex digits"
-    assert (
-        coerce_value(Rule("X", "TEXT", format="sid"), "PN" + "0" * 32)
-        == "PN" + "0" * 32
-    )
+    assert coerce_value(Rule("X", "TEXT", format="sid"), "PN" + "0" * 32) == "PN" + "0" * 32
     with pytest.raises(InternalError):
         describe_format("colour")
 
@@ -317,13 +310,9 @@ def test_boolean_rejects(given: object) -> None:
         validate_inputs(ADD, {**_base(ADD), "Muted": given})
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"), [(30, 30), (30.0, 30), ("30", 30), (" +30 ", 30)]
-)
+@pytest.mark.parametrize(("given", "expected"), [(30, 30), (30.0, 30), ("30", 30), (" +30 ", 30)])
 def test_integer_coercion(given: object, expected: int) -> None:
-    assert (
-        validate_inputs(ADD, {**_base(ADD), "WaitTime": given})["WaitTime"] == expected
-    )
+    assert validate_inputs(ADD, {**_base(ADD), "WaitTime": given})["WaitTime"] == expected
 
 
 @pytest.mark.parametrize("given", [True, 30.5, "30s", "1_00", "3e1", "", b"30", "٣٠"])
@@ -461,9 +450,7 @@ def _with_coaching_rule(proc: Procedure) -> Procedure:
         if inp.name != "Coaching":
             return inp
         fields = {
-            f.name: getattr(inp, f.name)
-            for f in dataclasses.fields(Input)
-            if f.name != "requires"
+            f.name: getattr(inp, f.name) for f in dataclasses.fields(Input) if f.name != "requires"
         }
         return _InputWithRequires(**fields, requires="CallSidToCoach")
 
@@ -554,9 +541,7 @@ def test_coerce_value_on_columns() -> None:
     assert coerce_value(status, "COMPLETED") == "completed"
     with pytest.raises(DataError) as err:
         coerce_value(status, "over", owner="Conferences", kind="column")
-    assert str(err.value).startswith(
-        "Conferences column 'Status': 'over' is not an allowed value"
-    )
+    assert str(err.value).startswith("Conferences column 'Status': 'over' is not an allowed value")
     assert coerce_value(muted, None) is None
 
 
@@ -569,10 +554,7 @@ def test_coerce_value_other_column_types() -> None:
     with pytest.raises(DataError):
         coerce_value(real, True)
     when = Rule("D", "DATETIME")
-    assert (
-        coerce_value(when, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
-        == "2026-01-02 03:04:05"
-    )
+    assert coerce_value(when, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05"
     assert coerce_value(when, "2026-01-02 03:04:05") == "2026-01-02 03:04:05"
     with pytest.raises(DataError):
         coerce_value(when, 5)
