@@ -29,7 +29,15 @@ def get_loop() -> asyncio.AbstractEventLoop:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="confsql-io", daemon=True)
-            thread.start()
+            # Ctrl-C must reach the thread waiting for a result, never the I/O thread.
+            masked = hasattr(signal, "pthread_sigmask")
+            if masked:
+                previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                thread.start()
+            finally:
+                if masked:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             _loop = loop
         return _loop
 

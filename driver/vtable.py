@@ -8,6 +8,7 @@ a specific table or provider.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -226,10 +227,9 @@ class Cursor:
             pages, self._pages = self._pages, None
             aclose = getattr(pages, "aclose", None)
             if aclose is not None:
-                try:
+                # Interrupted while running: its task was cancelled already.
+                with contextlib.suppress(RuntimeError):
                     loop.run(aclose())
-                except RuntimeError:
-                    pass  # interrupted while running: its task was cancelled already
 
 
 async def _anext(pages: AsyncIterator[Page]) -> Page | None:
