@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import apsw
 
 from . import loop
-from .errors import ProgrammingError
+from .errors import Error, ProgrammingError
 from .planner import Plan, best_index
 from .scan import Page, Row, bind_plan, row_key
 from .schema import Column, Table
@@ -69,6 +69,7 @@ class VTable:
     table: Table
     columns: tuple[Column, ...] = field(init=False)
     _rows_by_id: dict[int, Row] = field(default_factory=dict, init=False)
+    _written: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.columns = self.session.catalog.all_columns(self.table)
@@ -97,7 +98,7 @@ class VTable:
                 f"INSERT INTO {self.table.name}: column {not_inputs[0]} cannot be set "
                 f"(the values it accepts are the inputs of {proc.name})"
             )
-        rows = self.session.call_procedure(proc.name, args)
+        rows = self._write(proc.name, args)
         result = dict(zip((r.name for r in proc.results), rows[0], strict=True))
         return rowid_for([result.get(c.name) for c in self.table.keys])
 
@@ -122,7 +123,7 @@ class VTable:
             needed = inp.requires if inp else None
             if needed and needed not in args and new.get(needed) is not None:
                 args[needed] = new[needed]
-        self.session.call_procedure(proc.name, args)
+        self._write(proc.name, args)
 
     def UpdateDeleteRow(self, rowid: int) -> None:
         proc = self._proc(self.table.delete, "DELETE FROM")
@@ -130,7 +131,7 @@ class VTable:
         if old is None:
             raise ProgrammingError(f"DELETE FROM {self.table.name}: row {rowid} is unknown")
         args = {c.name: v for c, v in zip(self.table.columns, old, strict=False) if c.key}
-        self.session.call_procedure(proc.name, args)
+        self._write(proc.name, args)
 
     def _proc(self, name: str | None, verb: str) -> Any:
         if not name:
@@ -139,8 +140,24 @@ class VTable:
 
     # --- transactions: each write is sent when its statement runs ---------------
 
+    def _write(self, proc: str, args: dict[str, object]) -> list[Row]:
+        """Run one row's procedure; a failure says how many rows this statement already wrote."""
+        try:
+            rows = self.session.call_procedure(proc, args)
+        except Error as exc:
+            if self._written:
+                exc.message = (
+                    f"{exc.message} ({self._written} earlier row(s) of this statement were "
+                    "already written; there is no transaction to roll back)"
+                )
+                exc.args = (exc.message,)
+            raise
+        self._written += 1
+        return rows
+
     def Begin(self) -> None:
         self._rows_by_id.clear()
+        self._written = 0
 
     def Sync(self) -> None:
         pass

@@ -577,3 +577,17 @@ def test_write_targets_from_a_subquery(
     assert cur.rowcount == 1
     assert by_label(emu, room["other"], "dave")["muted"] is True
     assert not any(p["muted"] for p in live(emu, room["sid"]))
+
+
+def test_partial_multi_row_write_says_what_was_already_written(
+    conn: driver.Connection, emu: Emulator
+) -> None:
+    sid = str(emu.create_conference("partial", "in-progress")["sid"])
+    first = emu.add_participant(sid, label="one")
+    second = emu.add_participant(sid, label="two")
+    emu.faults.add("500", count=1, method="POST", path_contains=str(second["call_sid"]))
+    with pytest.raises(driver.OperationalError) as info:
+        conn.cursor().execute("UPDATE Participants SET Muted = 1 WHERE ConferenceSid = ?", (sid,))
+    assert "1 earlier row(s) of this statement were already written" in str(info.value)
+    muted = {p["label"]: p["muted"] for p in emu.participants(sid)}
+    assert muted == {"one": True, "two": False} and first["label"] == "one"
