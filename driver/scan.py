@@ -388,22 +388,38 @@ async def _replay(task: asyncio.Task[list[list[Item]]]) -> AsyncIterator[list[It
 async def merge(
     streams: Iterable[AsyncIterator[list[Item]]], width: int
 ) -> AsyncIterator[list[Item]]:
-    """Run up to ``width`` page streams at once; yield pages as they arrive.
+    """Run page streams concurrently; yield pages as they arrive.
 
-    Each stream runs at most one page ahead of the consumer: it waits until
-    its previous page has been taken before asking for the next one, so a
-    LIMIT that is satisfied early never costs extra pages, and memory stays
-    bounded by ``width`` pages.  If any stream fails, the others are cancelled
-    and the error is raised.  When the consumer stops early (LIMIT reached,
-    cursor closed), everything still running is cancelled.
+    * At most ``width`` pages are being fetched at once, and at most
+      ``2 * width`` fetched pages wait for the consumer, so memory stays bounded
+      however many streams there are.
+    * A stream fetches its next page only after the consumer took its previous
+      one, so a LIMIT that is satisfied early never costs a stream extra pages.
+    * Fetching does not wait for the consumer otherwise: when a page arrives,
+      the next stream starts at once.
+    * If any stream fails, the others are cancelled and the error is raised;
+      when the consumer stops early (LIMIT reached, cursor closed), everything
+      still running is cancelled.
     """
-    pending = iter(streams)
     queue: asyncio.Queue[tuple[str, Any, asyncio.Event | None]] = asyncio.Queue()
+    fetching = asyncio.Semaphore(max(width, 1))
+    buffered = asyncio.Semaphore(2 * max(width, 1))
     tasks: set[asyncio.Task[None]] = set()
 
     async def pump(stream: AsyncIterator[list[Item]]) -> None:
+        pages = stream.__aiter__()
+        first = True
         try:
-            async for page in stream:
+            while True:
+                if not first:
+                    await buffered.acquire()
+                first = False
+                async with fetching:
+                    try:
+                        page = await pages.__anext__()
+                    except StopAsyncIteration:
+                        buffered.release()
+                        break
                 taken = asyncio.Event()
                 await queue.put(("page", page, taken))
                 await taken.wait()
@@ -414,36 +430,42 @@ async def merge(
             return
         await queue.put(("done", None, None))
 
-    def start_next() -> bool:
-        stream = next(pending, None)
-        if stream is None:
-            return False
-        tasks.add(asyncio.create_task(pump(stream)))
-        return True
+    async def spawn() -> None:
+        count = 0
+        try:
+            for stream in streams:
+                await buffered.acquire()  # the pump's first page slot
+                tasks.add(asyncio.create_task(pump(stream)))
+                count += 1
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            await queue.put(("error", exc, None))
+            return
+        await queue.put(("spawned", count, None))
 
-    running = 0
-    for _ in range(max(width, 1)):
-        if not start_next():
-            break
-        running += 1
+    spawner = asyncio.create_task(spawn())
+    total: int | None = None
+    finished = 0
     try:
-        while running:
+        while total is None or finished < total:
             kind, value, taken = await queue.get()
             if kind == "page":
                 yield value
                 assert taken is not None
-                taken.set()  # the consumer came back for more: let that stream go on
+                buffered.release()
+                taken.set()  # the consumer came back for more: that stream may go on
             elif kind == "done":
-                running -= 1
-                if start_next():
-                    running += 1
+                finished += 1
+            elif kind == "spawned":
+                total = value
             else:
                 raise value
     finally:
+        spawner.cancel()
         for task in tasks:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(spawner, *tasks, return_exceptions=True)
 
 
 def row_key(table: Table, row: Row) -> tuple[Any, ...]:
