@@ -295,7 +295,7 @@ class Scanner:
         streams = [
             self.requester.pages(table.name, mapping, {into: key}, q, page_size) for q in queries
         ]
-        return merge(streams, self.max_concurrency)
+        return streams[0] if len(streams) == 1 else merge(streams, self.max_concurrency)
 
     def _query_sets(self, bound: Bound) -> list[list[tuple[str, str]]]:
         """One query per combination of IN alternatives (the API takes one value each)."""
@@ -449,18 +449,29 @@ async def merge(
     finished = 0
     try:
         while total is None or finished < total:
-            kind, value, taken = await queue.get()
-            if kind == "page":
-                yield value
-                assert taken is not None
-                buffered.release()
-                taken.set()  # the consumer came back for more: that stream may go on
-            elif kind == "done":
-                finished += 1
-            elif kind == "spawned":
-                total = value
-            else:
-                raise value
+            # Take every message already waiting, so pages that arrived together
+            # cross to the SQLite thread in one hand-off.
+            messages = [await queue.get()]
+            while not queue.empty():
+                messages.append(queue.get_nowait())
+            batch: list[Item] = []
+            events: list[asyncio.Event] = []
+            for kind, value, taken in messages:
+                if kind == "page":
+                    batch.extend(value)
+                    assert taken is not None
+                    events.append(taken)
+                elif kind == "done":
+                    finished += 1
+                elif kind == "spawned":
+                    total = value
+                else:
+                    raise value
+            if events:
+                yield batch
+                for taken in events:
+                    buffered.release()
+                    taken.set()  # the consumer came back for more: that stream may go on
     finally:
         spawner.cancel()
         for task in tasks:
