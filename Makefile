@@ -1,4 +1,16 @@
-.PHONY: bench bench-markdown
+.PHONY: test lint demo bench bench-markdown
+
+# Same as the README's test command (and .ci/run).
+test:
+	.venv/bin/pytest
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+demo:
+	.venv/bin/confsql --sandbox
+
 
 PYTHON ?= .venv/bin/python
 

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import pytest
-
-# Plain ``pytest`` (unlike ``python -m pytest``) does not put the repository
-# root on sys.path; make ``import driver`` work either way.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from sqlglot.dialects.tsql import TSQL
 
 from driver.errors import DatabaseError, ProgrammingError

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Plain ``pytest`` does not put the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from driver import schema
 from driver.schema import Procedure

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-
-# Plain ``pytest`` does not put the repository root on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from driver import schema
 from driver.errors import DataError, InternalError, ProgrammingError
