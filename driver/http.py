@@ -212,6 +212,18 @@ class ApiClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _credential_hint(self) -> str:
+        """Which credential to check after a 401/403, never the secret itself."""
+        creds = self.credentials
+        if creds is None:
+            return "no credentials were sent; set AccountSid and AuthToken"
+        if creds.kind.startswith("ApiKey"):
+            return (
+                f"check ApiSecret for ApiKey {creds.username}, and that the key belongs "
+                "to AccountSid"
+            )
+        return f"check AuthToken for AccountSid {creds.username}, or that the AccountSid is right"
+
     def _count_retry(self, state: tenacity.RetryCallState) -> None:
         self.stats.retries += 1
         exc = state.outcome.exception() if state.outcome else None
@@ -256,7 +268,7 @@ class ApiClient:
         if response.status_code == 429:
             raise _Retryable("the provider answered 429 Too Many Requests", _retry_after(response))
         if response.status_code >= 400:
-            raise error_from_response(response, what)
+            raise error_from_response(response, what, self._credential_hint())
         return response
 
     async def json(
@@ -331,7 +343,7 @@ def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError
     return OperationalError(f"{what}: {reason}. Try again, or raise the Timeout property.")
 
 
-def error_from_response(response: httpx.Response, what: str) -> Error:
+def error_from_response(response: httpx.Response, what: str, credential_hint: str = "") -> Error:
     """Map a provider error response to a PEP 249 exception with status/code/message."""
     status = response.status_code
     code: int | None = None
@@ -352,10 +364,8 @@ def error_from_response(response: httpx.Response, what: str) -> Error:
     cls: type[Error]
     if status in (401, 403):
         cls = OperationalError
-        detail += (
-            ". The provider rejected the credentials: check AccountSid and AuthToken "
-            "(or ApiKey and ApiSecret) in the connection properties."
-        )
+        hint = credential_hint or "check AccountSid and AuthToken (or ApiKey and ApiSecret)"
+        detail += f". The provider rejected the credentials: {hint}."
     elif status == 404:
         cls = ProgrammingError
     elif status == 409:

@@ -36,6 +36,7 @@ _LIMIT = apsw.SQLITE_INDEX_CONSTRAINT_LIMIT
 _OFFSET = apsw.SQLITE_INDEX_CONSTRAINT_OFFSET
 
 COST_FETCH = 10.0
+COST_CHILD_LIST = 100.0
 COST_LIST = 10_000.0
 COST_FANOUT = 5_000_000.0
 COST_IMPOSSIBLE = 1e15
@@ -179,7 +180,7 @@ def best_index(
         missing=missing,
     )
     info.idxStr = plan.encode()
-    info.estimatedCost, info.estimatedRows = _estimate(plan)
+    info.estimatedCost, info.estimatedRows = _estimate(plan, bool(path_inputs(mapping.list)[1:]))
     return True
 
 
@@ -201,14 +202,18 @@ def _access(mapping: TableMapping, eq_columns: set[str]) -> tuple[str, tuple[str
     return "impossible", missing
 
 
-def _estimate(plan: Plan) -> tuple[float, int]:
-    """Cost and rows: fewer requests and more pushed constraints cost less."""
+def _estimate(plan: Plan, list_has_parent: bool) -> tuple[float, int]:
+    """Cost and rows: fewer requests and more pushed constraints cost less.
+
+    A list under a parent (one conference's participants) is far smaller than
+    a top-level list, so a join pushes the parent key into the inner table.
+    """
     narrowing = 1 + len(plan.pushed) + (1 if plan.limit_arg is not None else 0)
     if plan.access == "fetch":
         return COST_FETCH, 1
     if plan.access == "list":
-        if any(p.op in ("=", "IN") and p.column.endswith("Sid") for p in plan.pushed):
-            return 100.0 / narrowing, 20
+        if list_has_parent:
+            return COST_CHILD_LIST / narrowing, 20
         return COST_LIST / narrowing, 1000 // narrowing
     if plan.access == "fanout":
         return COST_FANOUT / narrowing, 100_000 // narrowing

@@ -88,7 +88,8 @@ class Session:
         self.client.stats.rows += count
 
     def close(self) -> None:
-        """Release pooled HTTP connections."""
+        """Cancel leftover join prefetches and release pooled HTTP connections."""
+        loop.run(self.scanner.cancel_prefetch())
         loop.run(self.client.aclose())
 
     def __repr__(self) -> str:
