@@ -106,16 +106,21 @@ class ProcedureRunner:
         pattern = self.provider.conference_sid_pattern
         if pattern is None or re.match(pattern, value):
             return value
-        table = self.provider.tables["Conferences"]
-        live = self.provider.tables["Participants"].fanout or {}
-        statuses = {s for vals in dict(live.get("filter", {})).values() for s in vals}
-        name_param = table.filters["FriendlyName ="]
+        # The live-conference scan declared for the Participants fan-out says which table
+        # holds conferences, which column is the SID and which statuses are live.
+        spec = next(m.fanout for m in self.provider.tables.values() if m.fanout)
+        parent = str(spec["table"])
+        table = self.provider.tables[parent]
+        live = {(col, s) for col, vals in dict(spec.get("filter", {})).items() for s in vals}
+        name_field = table.fields["FriendlyName"]
         found: list[str] = []
-        async for items in self.requester.pages("Conferences", table, {}, [(name_param, value)]):
+        query = [(table.filters["FriendlyName ="], value)]
+        async for items in self.requester.pages(parent, table, {}, query):
             found.extend(
-                str(it.get(table.fields["Sid"]))
+                str(it.get(table.fields[str(spec["column"])]))
                 for it in items
-                if not statuses or it.get(table.fields["Status"]) in statuses
+                if it.get(name_field) == value
+                and (not live or any(it.get(table.fields[c]) == s for c, s in live))
             )
         if not found:
             raise ProgrammingError(
