@@ -6,52 +6,14 @@ the emulator's data (tests/oracle.py), and the request log shows what was pushed
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 import driver
-from driver.emulator import DEMO_ACCOUNT_SID, Emulator
+from driver.emulator import Emulator
 from tests import oracle
-
-NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
-STATUSES = ("init", "in-progress", "completed")
-
-
-@pytest.fixture
-def data(emu: Emulator) -> dict[str, Any]:
-    """30 conferences over 6 days, 3 statuses, with varied participants and awkward names."""
-    emu.clock = lambda: NOW
-    sids: list[str] = []
-    for i in range(30):
-        status = STATUSES[i % 3]
-        name = ["Sales", "Support", "a/../Calls", "x y", "O'Brien", "Ünïcode?#%"][i % 6]
-        created = NOW - timedelta(days=i % 6, hours=i % 5, minutes=i)
-        conf = emu.create_conference(
-            f"{name} {i}" if i >= 6 else name,
-            "in-progress" if status == "completed" else status,
-            date_created=created,
-        )
-        sid = str(conf["sid"])
-        sids.append(sid)
-        for j in range(i % 4):
-            emu.add_participant(
-                sid,
-                label=f"p{j}" if j % 2 == 0 else None,
-                muted=bool(j % 2),
-                hold=j == 2,
-                status="connected" if status != "init" else "ringing",
-            )
-        if status == "completed":
-            emu.add_participant(sid, label="last", status="connected")
-    for i, sid in enumerate(sids):
-        if STATUSES[i % 3] == "completed":
-            conference = emu.state.conference(DEMO_ACCOUNT_SID, sid)
-            assert conference is not None
-            emu.state.end_conference(conference, "conference-ended-via-api", None)
-    emu.requests.clear()
-    return {"sids": sids, "oracle": oracle.build(emu)}
+from tests.conftest import STATUSES
 
 
 def rows(conn: driver.Connection, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

@@ -14,7 +14,6 @@ import pytest
 import driver
 from driver.emulator import Emulator
 from tests import oracle
-from tests.test_reads import data  # noqa: F401  (fixture)
 
 CONFERENCE_TERMS = [
     ("Status = ?", lambda r: [r.choice(["init", "in-progress", "completed", "bogus"])]),
