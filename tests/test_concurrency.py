@@ -164,3 +164,12 @@ def test_429_under_concurrency_backs_off_and_completes(
     conn = connect(MaxConcurrency=8)
     assert len(_rows(conn, "SELECT * FROM Participants")) == 120
     assert conn.stats.retries == 8
+
+
+def test_join_prefetch_failure_raises(connect: Connect, live: list[str], emu: Emulator) -> None:
+    emu.faults.add("500", count=1, path_contains=f"/Conferences/{live[-1]}/Participants.json")
+    conn = connect(MaxConcurrency=8)
+    with pytest.raises(driver.OperationalError) as info:
+        _rows(conn, JOIN)
+    assert info.value.status == 500
+    assert len(_rows(conn, JOIN)) == 90  # the next run is complete
