@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -70,6 +71,9 @@ def _protect_catalog(
     if op in _DROPS and p1 and p1.lower() in sys_catalog.SYS_VIEWS:
         return apsw.SQLITE_DENY
     return apsw.SQLITE_OK
+
+
+_LEADING_NOISE = re.compile(r"^(?:;|\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
 
 
 def _empty_in_set(exc: BaseException) -> bool:
@@ -180,7 +184,7 @@ class Connection:
         try:
             self.session.close()
         finally:
-            self._db.close()
+            self._db.close(force=True)
 
     def commit(self) -> None:
         """No-op: every write is sent to the provider when its statement runs."""
@@ -265,15 +269,24 @@ class Cursor:
     def _execute_sql(self, sql: str, params: Params) -> None:
         conn = self.connection
         session = conn.session
+        bindings = _adapt_params(params)
         session.write_context = (
-            dml.check(sql, conn.catalog, _adapt_params(params))
-            if dml.is_dml(sql)
-            else WriteContext()
+            dml.check(sql, conn.catalog, bindings) if dml.is_dml(sql) else WriteContext()
         )
         cursor = conn.db.cursor()
         described: list[tuple[tuple[str, str | None], ...]] = []
 
-        def trace(cur: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+        def trace(cur: apsw.Cursor, statement: str, _bindings: Any) -> bool:
+            if not cur.has_vdbe:
+                return True  # only a comment or whitespace
+            start = sql.find(statement)
+            rest = sql[start + len(statement) :] if start >= 0 else ""
+            if described or _LEADING_NOISE.sub("", rest):
+                # More than one statement: refuse before any of it runs, as sqlite3 does.
+                raise errors.ProgrammingError(
+                    "cursor.execute runs one statement at a time; nothing was run "
+                    "(use the confsql shell for scripts, or one execute per statement)"
+                )
             described.append(cur.getdescription())  # known before any row exists
             return True
 
@@ -281,7 +294,7 @@ class Cursor:
         before = conn.db.total_changes()
         try:
             try:
-                cursor.execute(sql, _adapt_params(params))
+                cursor.execute(sql, bindings)
             except apsw.SQLError as exc:
                 if not _empty_in_set(exc):
                     raise
@@ -290,7 +303,7 @@ class Cursor:
                 session.batched_in = False
                 try:
                     described.clear()
-                    cursor.execute(sql, _adapt_params(params), can_cache=False)
+                    cursor.execute(sql, bindings, can_cache=False)
                 finally:
                     session.batched_in = True
         finally:

@@ -228,3 +228,12 @@ def test_interrupt_cancels_a_running_statement(connect: Connect, emu: Emulator) 
     timer.join()
     emu.latency = 0
     assert conn.cursor().execute("SELECT count(*) FROM Conferences LIMIT 1").fetchone() == (3000,)
+
+
+def test_one_statement_per_execute(conn: driver.Connection, emu: Emulator) -> None:
+    emu.seed_demo()
+    cur = conn.cursor()
+    with pytest.raises(driver.ProgrammingError, match="one statement at a time; nothing was run"):
+        cur.execute("SELECT 1; UPDATE Conferences SET Status = 'completed'")
+    assert [r for r in emu.requests if r.method != "GET"] == []
+    assert cur.execute("SELECT 1; -- trailing comment").fetchall() == [(1,)]
