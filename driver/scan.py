@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,35 +98,48 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 
 
 class RowMaker:
-    """Turns provider items into typed row tuples for one table.
+    """Turns pages of provider items into typed row tuples for one table.
 
-    This runs once per row of every scan, so the per-column decoders are
-    compiled into one function: text that is already ``str`` and booleans that
-    are already ``bool`` skip the call; everything else goes through the
+    This runs for every row of every scan, so it is compiled once per scan
+    into one loop: all fields are read with a single ``itemgetter`` call, text
+    that already is ``str`` and booleans that already are ``bool`` pass
+    through (APSW stores a bool as 1/0), and everything else goes through the
     column type's decoder in :mod:`driver.values`.
     """
 
     def __init__(self, table: Table, mapping: TableMapping) -> None:
+        fields = [mapping.fields.get(c.name) for c in table.columns]
+        present = [f for f in fields if f is not None]
+        env: dict[str, Any] = {"getter": operator.itemgetter(*present), "fields": present}
+        names = {f: f"f{i}" for i, f in enumerate(present)}
         parts: list[str] = []
-        env: dict[str, Any] = {}
-        for i, col in enumerate(table.columns):
-            field = mapping.fields.get(col.name)
+        for i, (col, field) in enumerate(zip(table.columns, fields, strict=True)):
             if field is None:
                 parts.append("None")
                 continue
+            v = names[field]
             env[f"d{i}"] = decoder(col.type)
-            get = f"(v := g({field!r}))"
             if col.type == "TEXT":
-                parts.append(f"(v if {get}.__class__ is str or v is None else d{i}(v))")
+                parts.append(f"({v} if {v}.__class__ is str or {v} is None else d{i}({v}))")
             elif col.type == "BOOLEAN":
-                parts.append(f"(1 if {get} is True else 0 if v is False else d{i}(v))")
+                parts.append(f"({v} if {v}.__class__ is bool or {v} is None else d{i}({v}))")
             else:
-                parts.append(f"d{i}(g({field!r}))")
-        source = f"lambda item: (g := item.get, ({', '.join(parts)},))[1]"
-        self._make: Callable[[Item], Row] = eval(source, env)
-
-    def __call__(self, item: Item) -> Row:
-        return self._make(item)
+                parts.append(f"d{i}({v})")
+        unpack = ", ".join(names[f] for f in present) + ","
+        source = (
+            "def make_rows(items):\n"
+            "    out = []\n"
+            "    append = out.append\n"
+            "    for item in items:\n"
+            "        try:\n"
+            f"            {unpack} = getter(item)\n"
+            "        except KeyError:  # a field the provider left out reads as NULL\n"
+            f"            {unpack} = [item.get(f) for f in fields]\n"
+            f"        append(({', '.join(parts)},))\n"
+            "    return out\n"
+        )
+        exec(source, env)
+        self.rows: Callable[[list[Item]], list[Row]] = env["make_rows"]
 
 
 def _matcher(table: Table, eq: Mapping[str, list[Any]]) -> Callable[[Row], bool] | None:
@@ -206,7 +220,7 @@ class Scanner:
             return
         page_size = None if remaining is None else remaining + skip
         async for items in self._items(table, mapping, plan, bound, page_size):
-            rows = [make(it) for it in items]
+            rows = make.rows(items)
             if match is not None:
                 rows = [r for r in rows if match(r)]
             if skip:
