@@ -19,7 +19,7 @@ from typing import Any
 
 from .planner import Plan, path_inputs
 from .requests import Requester
-from .schema import Catalog, Column, Table, TableMapping
+from .schema import Catalog, Table, TableMapping
 from .values import NO_MATCH, api_param, comparable, date_bound, decoder
 
 Row = tuple[Any, ...]
@@ -496,8 +496,3 @@ async def merge(
 def row_key(table: Table, row: Row) -> tuple[Any, ...]:
     """The key column values of a row (its identity for UPDATE/DELETE)."""
     return tuple(row[i] for i, c in enumerate(table.columns) if c.key)
-
-
-def visible(table: Table) -> list[Column]:
-    """Columns a SELECT * returns."""
-    return [c for c in table.columns if not c.hidden]

@@ -147,10 +147,8 @@ class Provider:
     procedures: Mapping[str, ProcedureMapping]
     regional_base_url: str | None = None
     default_region: str | None = None
-    default_edge: str | None = None
     account_sid_pattern: str | None = None
     conference_sid_pattern: str | None = None
-    filter_date_format: str = "%Y-%m-%d"
 
 
 @dataclass(frozen=True)
@@ -345,10 +343,8 @@ def _provider(path: Path) -> Provider:
         procedures=procedures,
         regional_base_url=raw.get("regional_base_url"),
         default_region=raw.get("default_region"),
-        default_edge=raw.get("default_edge"),
         account_sid_pattern=raw.get("account_sid_pattern"),
         conference_sid_pattern=raw.get("conference_sid_pattern"),
-        filter_date_format=raw.get("filter_date_format", "%Y-%m-%d"),
     )
 
 

@@ -75,7 +75,6 @@ class Session:
         self.runner = ProcedureRunner(catalog, self.requester)
         self.write_context = WriteContext()
         self.batched_in = True  # hand IN lists to Filter as one set (see dbapi._empty_in_set)
-        self.rows_seen = 0
 
     def call_procedure(self, name: str, args: Mapping[str, object]) -> list[Row]:
         """Validate ``args`` (nothing is sent if they are bad), then run the procedure."""
@@ -84,7 +83,6 @@ class Session:
 
     def note_rows(self, count: int) -> None:
         """Count rows streamed (progress display)."""
-        self.rows_seen += count
         self.client.stats.rows += count
 
     def close(self) -> None:
