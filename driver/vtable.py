@@ -107,11 +107,17 @@ class VTable:
         old = self._rows_by_id.get(rowid)
         new = dict(zip((c.name for c in self.columns), fields, strict=True))
         set_columns = self.session.write_context.set_columns
-        if set_columns is None:
+        if set_columns is None:  # the statement could not be pre-parsed: compare rows
+            if old is None:
+                raise ProgrammingError(
+                    f"UPDATE {self.table.name}: cannot tell which columns this statement "
+                    "sets; write it as UPDATE ... SET ... WHERE ..."
+                )
+            # Rows hold the declared columns; hidden write-only ones always read as NULL.
             set_columns = tuple(
                 c.name
                 for i, c in enumerate(self.columns)
-                if old is None or i >= len(old) or old[i] != fields[i]
+                if (old[i] != fields[i] if i < len(old) else fields[i] is not None)
             )
         args: dict[str, object] = {c.name: new[c.name] for c in self.table.keys}
         for name in set_columns:

@@ -591,3 +591,22 @@ def test_partial_multi_row_write_says_what_was_already_written(
     assert "1 earlier row(s) of this statement were already written" in str(info.value)
     muted = {p["label"]: p["muted"] for p in emu.participants(sid)}
     assert muted == {"one": True, "two": False} and first["label"] == "one"
+
+
+def test_update_without_preparse_sends_only_changed_columns(
+    conn: driver.Connection, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driver import dbapi
+    from driver.vtable import WriteContext
+
+    sid = str(emu.create_conference("fallback", "in-progress")["sid"])
+    emu.add_participant(sid, label="solo")
+    monkeypatch.setattr(dbapi.dml, "check", lambda *a, **k: WriteContext())
+    emu.requests.clear()
+    cur = conn.cursor().execute(
+        "UPDATE Participants SET Hold = 1, HoldUrl = 'https://example.com/h' WHERE ConferenceSid = ?",
+        (sid,),
+    )
+    assert cur.rowcount == 1
+    (post,) = [r for r in emu.requests if r.method == "POST"]
+    assert sorted(k for k, _ in post.form) == ["Hold", "HoldUrl"]
