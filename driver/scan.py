@@ -166,6 +166,14 @@ class Scanner:
         self.hints: dict[str, dict[str, None]] = {}
         self.prefetched: dict[tuple[Any, ...], dict[str, asyncio.Task[list[list[Item]]]]] = {}
         self._parents = self._fanout_parents()
+        self._makers: dict[str, RowMaker] = {}
+
+    def _row_maker(self, table: Table, mapping: TableMapping) -> RowMaker:
+        """One compiled row maker per table (a join calls Filter once per outer row)."""
+        maker = self._makers.get(table.name)
+        if maker is None:
+            maker = self._makers[table.name] = RowMaker(table, mapping)
+        return maker
 
     def _fanout_parents(self) -> dict[str, list[tuple[str, str, str, set[str]]]]:
         """parent table -> [(child table, key column, filter column, live values)]."""
@@ -212,7 +220,7 @@ class Scanner:
         if bound.empty or plan.access == "impossible":
             return
         mapping = self.mapping(table.name)
-        make = RowMaker(table, mapping)
+        make = self._row_maker(table, mapping)
         match = _matcher(table, bound.eq)
         skip = bound.offset
         remaining = bound.limit
