@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import decimal
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import apsw
 
 from . import catalog as sys_catalog
-from . import dml, errors, loop, schema
+from . import direct, dml, errors, loop, schema
 from .errors import Error, InterfaceError
 from .exec_parser import bind, is_exec, parse_exec
 from .properties import resolve
@@ -64,13 +65,24 @@ def translate(exc: BaseException) -> BaseException:
 _DROPS = {apsw.SQLITE_DROP_VIEW, apsw.SQLITE_DROP_TEMP_VIEW}
 
 
-def _protect_catalog(
-    op: int, p1: str | None, p2: str | None, db: str | None, trig: str | None
-) -> int:
-    """SQLite authorizer: the sys_* catalog views cannot be dropped."""
-    if op in _DROPS and p1 and p1.lower() in sys_catalog.SYS_VIEWS:
-        return apsw.SQLITE_DENY
-    return apsw.SQLITE_OK
+class _Authorizer:
+    """SQLite authorizer: protects the sys_* views and can record what a statement reads.
+
+    While ``events`` is a list, every action SQLite authorizes while preparing
+    is appended to it (see :func:`driver.direct.confirm`).
+    """
+
+    def __init__(self) -> None:
+        self.events: list[direct.Event] | None = None
+
+    def __call__(
+        self, op: int, p1: str | None, p2: str | None, db: str | None, trig: str | None
+    ) -> int:
+        if op in _DROPS and p1 and p1.lower() in sys_catalog.SYS_VIEWS:
+            return apsw.SQLITE_DENY
+        if self.events is not None:
+            self.events.append((op, p1, p2, db))
+        return apsw.SQLITE_OK
 
 
 _LEADING_NOISE = re.compile(r"^(?:;|\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
@@ -142,7 +154,11 @@ class Connection:
         rows = sys_catalog.rows(self.catalog, self.provider)
         for name, columns in sys_catalog.SYS_VIEWS.items():
             self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))
-        self._db.authorizer = _protect_catalog
+        self._authorizer = _Authorizer()
+        self._db.authorizer = self._authorizer
+        self._whole_tables = direct.readable_whole(self.session)
+        # Set by interrupt(): stops a direct read (SQLite is not running one).
+        self._interrupted = threading.Event()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -197,6 +213,7 @@ class Connection:
     def interrupt(self) -> None:
         """Cancel the statement running on this connection (from another thread)."""
         if not self._closed:
+            self._interrupted.set()
             self._db.interrupt()
 
     def __enter__(self) -> Connection:
@@ -221,6 +238,7 @@ class Cursor:
         self.lastrowid: int | None = None
         self.description: Description | None = None
         self._rows: Iterator[tuple[Any, ...]] | None = None
+        self._direct: direct.DirectRows | None = None
         self._apsw: apsw.Cursor | None = None
         self._stream_of: Iterator[tuple[Any, ...]] | None = None
         self._closed = False
@@ -231,6 +249,7 @@ class Cursor:
         """Run one statement (EXEC, SELECT, INSERT, UPDATE, DELETE, ...)."""
         self._check()
         self._reset()
+        self.connection._interrupted.clear()
         scanner = self.connection.session.scanner
         if scanner.statement_started():
             loop.run(scanner.cancel_prefetch())
@@ -275,6 +294,12 @@ class Cursor:
         )
         cursor = conn.db.cursor()
         described: list[tuple[tuple[str, str | None], ...]] = []
+        # A plain full-table read skips SQLite's row loop (see driver.direct): the
+        # authorizer records what the statement reads while SQLite prepares it.
+        events: list[direct.Event] | None = (
+            [] if not bindings and direct.candidate(sql) else None
+        )
+        chosen: list[direct.DirectRead] = []
 
         def trace(cur: apsw.Cursor, statement: str, _bindings: Any) -> bool:
             if not cur.has_vdbe:
@@ -288,13 +313,23 @@ class Cursor:
                     "(use the confsql shell for scripts, or one execute per statement)"
                 )
             described.append(cur.getdescription())  # known before any row exists
+            if events is not None:
+                read = direct.confirm(events, described[-1], conn._whole_tables)
+                if read is not None:
+                    chosen.append(read)
+                    return False  # stop before the first step: nothing has run
             return True
 
         cursor.exec_trace = trace
+        conn._authorizer.events = events
         before = conn.db.total_changes()
         try:
             try:
-                cursor.execute(sql, bindings)
+                # Uncached when recording: a cached statement is not prepared (or authorized) again.
+                cursor.execute(sql, bindings, can_cache=events is None)
+            except apsw.ExecTraceAbort:
+                if not chosen:
+                    raise
             except apsw.SQLError as exc:
                 if not _empty_in_set(exc):
                     raise
@@ -308,8 +343,16 @@ class Cursor:
                     session.batched_in = True
         finally:
             session.write_context = WriteContext()
-        self._apsw = cursor
+            conn._authorizer.events = None
         desc = described[-1] if described else ()
+        if chosen:
+            self.description = tuple(
+                (name, decltype, None, None, None, None, True) for name, decltype in desc
+            )
+            self._direct = direct.DirectRows(session, chosen[0], conn._interrupted)
+            self._rows = self._stream(self._direct)
+            return
+        self._apsw = cursor
         if desc:
             self.description = tuple(
                 (name, decltype, None, None, None, None, True) for name, decltype in desc
@@ -319,9 +362,9 @@ class Cursor:
             self.rowcount = conn.db.total_changes() - before
             self._rows = None
 
-    def _stream(self, cursor: apsw.Cursor) -> Iterator[tuple[Any, ...]]:
+    def _stream(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         try:
-            yield from cursor
+            yield from rows
         except Exception as exc:
             err = translate(exc)
             raise err from (None if err is exc else exc)
@@ -354,6 +397,12 @@ class Cursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         """All remaining rows."""
         rows = self._need_rows()
+        if self._direct is not None:  # rows come straight from the scanner
+            try:
+                return self._direct.fetch_all()
+            except Exception as exc:
+                err = translate(exc)
+                raise err from (None if err is exc else exc)
         if self._apsw is not None and rows is self._stream_of:
             try:
                 return list(self._apsw)  # the fast path: no Python generator per row
@@ -390,6 +439,9 @@ class Cursor:
         self.connection._check()
 
     def _reset_rows(self) -> None:
+        if self._direct is not None:
+            direct_rows, self._direct = self._direct, None
+            direct_rows.close()
         if self._apsw is not None:
             with contextlib.suppress(apsw.Error):
                 self._apsw.close(force=True)

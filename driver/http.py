@@ -265,6 +265,9 @@ class ApiClient:
                 ) from exc
             except httpx.HTTPError as exc:
                 raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
+        # httpx keeps a response and its body stream in a reference cycle, so the body
+        # would wait for the cyclic garbage collector; a large extract piles them up.
+        response.stream = _READ
         if response.status_code == 429:
             raise _Retryable("the provider answered 429 Too Many Requests", _retry_after(response))
         if response.status_code >= 400:
@@ -310,6 +313,9 @@ class ApiClient:
         if is_get and self.cache_ttl > 0:
             self._cache[key] = (time.monotonic() + self.cache_ttl, body)
         return body
+
+
+_READ = httpx.ByteStream(b"")  # stands in for a response's stream once its body is read
 
 
 def _form(form: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import signal
 import threading
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -66,3 +66,11 @@ def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
+
+
+async def anext_or_none(items: AsyncIterator[T]) -> T | None:
+    """The next item of an async iterator, or None when it is exhausted."""
+    try:
+        return await items.__anext__()
+    except StopAsyncIteration:
+        return None

@@ -184,6 +184,12 @@ def best_index(
     return True
 
 
+def unconstrained_plan(mapping: TableMapping) -> Plan:
+    """The plan for reading a whole table: what ``best_index`` picks with no constraints."""
+    access, missing = _access(mapping, set())
+    return Plan(access=access, missing=missing)
+
+
 def _access(mapping: TableMapping, eq_columns: set[str]) -> tuple[str, tuple[str, ...]]:
     """Pick fetch / list / fanout from the equality constraints available."""
     fetch_needs = path_inputs(mapping.fetch)

@@ -15,16 +15,21 @@ import itertools
 import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .planner import Plan, path_inputs
 from .requests import Requester
 from .schema import Catalog, Table, TableMapping
 from .values import NO_MATCH, api_param, comparable, date_bound, decoder
 
+# Items a scan may hold before the consumer takes them (about 8 full pages).
+MAX_HELD_ITEMS = 8000
+
 Row = tuple[Any, ...]
 Page = list[Row]
 Item = dict[str, Any]
+MakeRows = Callable[[list[Item]], Page]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,13 @@ class RowMaker:
 
     This runs for every row of every scan, so it is compiled once per scan
     into one loop: all fields are read with a single ``itemgetter`` call, text
-    that already is ``str`` and booleans that already are ``bool`` pass
-    through (APSW stores a bool as 1/0), and everything else goes through the
-    column type's decoder in :mod:`driver.values`.
+    that already is ``str`` passes through (equal strings within a page are
+    shared, which keeps large results small: a page's rows repeat the account,
+    the conference, a status), timestamps are decoded once per distinct value
+    a page, JSON booleans become 1 / 0, and everything else goes through the
+    column type's decoder in :mod:`driver.values`.  Every value is already
+    what SQLite would hand back for it, so :mod:`driver.direct` can return
+    these rows as they are.
     """
 
     def __init__(self, table: Table, mapping: TableMapping) -> None:
@@ -113,16 +122,27 @@ class RowMaker:
         env: dict[str, Any] = {"getter": operator.itemgetter(*present), "fields": present}
         names = {f: f"f{i}" for i, f in enumerate(present)}
         parts: list[str] = []
+        caches: list[str] = []
         for i, (col, field) in enumerate(zip(table.columns, fields, strict=True)):
             if field is None:
                 parts.append("None")
                 continue
             v = names[field]
             env[f"d{i}"] = decoder(col.type)
-            if col.type == "TEXT":
-                parts.append(f"({v} if {v}.__class__ is str or {v} is None else d{i}({v}))")
-            elif col.type == "BOOLEAN":
-                parts.append(f"({v} if {v}.__class__ is bool or {v} is None else d{i}({v}))")
+            if col.type == "TEXT":  # equal strings in one page become one object
+                caches.append(f"    s{i} = {{}}.setdefault\n")
+                parts.append(
+                    f"(s{i}({v}, {v}) if {v}.__class__ is str else None if {v} is None "
+                    f"else d{i}({v}))"
+                )
+            elif col.type == "DATETIME":  # each distinct timestamp is decoded once a page
+                caches.append(f"    c{i} = {{}}\n    g{i} = c{i}.get\n")
+                parts.append(
+                    f"((g{i}({v}) or c{i}.setdefault({v}, d{i}({v}))) if {v}.__class__ is str "
+                    f"else d{i}({v}))"
+                )
+            elif col.type == "BOOLEAN":  # as SQLite would return it: 1 / 0 / NULL
+                parts.append(f"(1 if {v} is True else 0 if {v} is False else d{i}({v}))")
             else:
                 parts.append(f"d{i}({v})")
         unpack = ", ".join(names[f] for f in present) + ","
@@ -130,7 +150,8 @@ class RowMaker:
             "def make_rows(items):\n"
             "    out = []\n"
             "    append = out.append\n"
-            "    for item in items:\n"
+            + "".join(caches)
+            + "    for item in items:\n"
             "        try:\n"
             f"            {unpack} = getter(item)\n"
             "        except KeyError:  # a field the provider left out reads as NULL\n"
@@ -227,8 +248,7 @@ class Scanner:
         if remaining == 0:
             return
         page_size = None if remaining is None else remaining + skip
-        async for items in self._items(table, mapping, plan, bound, page_size):
-            rows = make.rows(items)
+        async for rows in self._rows(table, mapping, plan, bound, page_size, make.rows):
             if match is not None:
                 rows = [r for r in rows if match(r)]
             if skip:
@@ -244,24 +264,26 @@ class Scanner:
             if remaining == 0:
                 return
 
-    def _items(
+    def _rows(
         self,
         table: Table,
         mapping: TableMapping,
         plan: Plan,
         bound: Bound,
         page_size: int | None,
-    ) -> AsyncIterator[list[Item]]:
+        make: MakeRows,
+    ) -> AsyncIterator[Page]:
+        """Pages of rows.  Each page becomes rows as soon as it arrives, inside the
+        task that fetched it, so only rows (never parsed JSON) wait for SQLite."""
         if plan.access == "fetch":
-            return self._fetches(table, mapping, bound)
+            return self._fetches(table, mapping, bound, make)
         if plan.access == "fanout":
-            return self._fanout(table, mapping, bound, page_size)
+            return self._fanout(table, mapping, bound, page_size, make)
         prefetched = self._prefetch_for(table, mapping, bound, page_size)
         if prefetched is not None:
-            return _replay(prefetched)
-        return merge(
-            self._list_streams(table, mapping, bound, [{}], page_size), self.max_concurrency
-        )
+            return _replay(prefetched, make)
+        streams = self._list_streams(table, mapping, bound, [{}], page_size)
+        return merge((_mapped(s, make) for s in streams), self.max_concurrency)
 
     def _prefetch_for(
         self, table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
@@ -354,8 +376,8 @@ class Scanner:
         return [str(api_param(col.type, v)) for v in bound.eq[name]]
 
     async def _fetches(
-        self, table: Table, mapping: TableMapping, bound: Bound
-    ) -> AsyncIterator[list[Item]]:
+        self, table: Table, mapping: TableMapping, bound: Bound, make: MakeRows
+    ) -> AsyncIterator[Page]:
         needs = [n for n in path_inputs(mapping.fetch) if n != "AccountSid"]
         choices: list[list[str]] = []
         for name in needs:
@@ -363,17 +385,22 @@ class Scanner:
             choices.append(self._path_values(table, source, bound))
         keys = [dict(zip(needs, combo, strict=True)) for combo in itertools.product(*choices)]
 
-        async def one(key: Mapping[str, str]) -> AsyncIterator[list[Item]]:
+        async def one(key: Mapping[str, str]) -> AsyncIterator[Page]:
             item = await self.requester.fetch(table.name, mapping, key)
             if item is not None:
-                yield [item]
+                yield make([item])
 
-        async for items in merge((one(k) for k in keys), self.max_concurrency):
-            yield items
+        async for rows in merge((one(k) for k in keys), self.max_concurrency):
+            yield rows
 
     async def _fanout(
-        self, table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
-    ) -> AsyncIterator[list[Item]]:
+        self,
+        table: Table,
+        mapping: TableMapping,
+        bound: Bound,
+        page_size: int | None,
+        make: MakeRows,
+    ) -> AsyncIterator[Page]:
         """No parent key given: list the parent table, then each parent's children."""
         spec = mapping.fanout
         assert spec is not None
@@ -392,29 +419,77 @@ class Scanner:
         )
         async for items in merge(streams, self.max_concurrency):
             parents.extend({str(spec["into"]): str(it[key_field])} for it in items)
-        async for items in merge(
-            self._list_streams(table, mapping, bound, parents, page_size), self.max_concurrency
-        ):
-            yield items
+        children = self._list_streams(table, mapping, bound, parents, page_size)
+        async for rows in merge((_mapped(s, make) for s in children), self.max_concurrency):
+            yield rows
 
 
 async def _collect(pages: AsyncIterator[list[Item]]) -> list[list[Item]]:
     return [page async for page in pages]
 
 
-async def _replay(task: asyncio.Task[list[list[Item]]]) -> AsyncIterator[list[Item]]:
+async def _replay(task: asyncio.Task[list[list[Item]]], make: MakeRows) -> AsyncIterator[Page]:
     for page in await task:
-        yield page
+        yield make(page)
+
+
+async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIterator[Page]:
+    async for page in pages:
+        yield make(page)
+
+
+class _Held:
+    """Items fetched but not yet taken by the consumer, and an estimate for those in flight.
+
+    A new page is fetched only while ``waiting + in_flight × average page`` is
+    under the budget (one page may always be fetched).  When the consumer keeps
+    up (a latency-bound scan) nothing waits and every slot is used; when it is
+    the slower side (a large extract), fetching slows to its pace instead of
+    piling pages up in memory.
+    """
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self.waiting = 0
+        self.in_flight = 0
+        self._pages = 0
+        self._items = 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def _estimate(self) -> float:
+        average = self._items / self._pages if self._pages else 0.0
+        return self.waiting + self.in_flight * average
+
+    async def room(self) -> None:
+        while self.in_flight and self._estimate() >= self.max_items:
+            self._room.clear()
+            await self._room.wait()
+
+    def arrived(self, items: int) -> None:
+        self._pages += 1
+        self._items += items
+        self.waiting += items
+        self._update()
+
+    def taken(self, items: int) -> None:
+        self.waiting -= items
+        self._update()
+
+    def _update(self) -> None:
+        if not self.in_flight or self._estimate() < self.max_items:
+            self._room.set()
 
 
 async def merge(
-    streams: Iterable[AsyncIterator[list[Item]]], width: int
-) -> AsyncIterator[list[Item]]:
+    streams: Iterable[AsyncIterator[list[T]]], width: int, max_items: int = MAX_HELD_ITEMS
+) -> AsyncIterator[list[T]]:
     """Run page streams concurrently; yield pages as they arrive.
 
-    * At most ``width`` pages are being fetched at once, and at most
-      ``2 * width`` fetched pages wait for the consumer, so memory stays bounded
-      however many streams there are.
+    * At most ``width`` pages are being fetched at once, at most ``2 * width``
+      fetched pages wait for the consumer, and fetching pauses while about
+      ``max_items`` items are waiting or expected (:class:`_Held`), so memory
+      stays bounded however many streams there are and however large their pages.
     * A stream fetches its next page only after the consumer took its previous
       one, so a LIMIT that is satisfied early never costs a stream extra pages.
     * Fetching does not wait for the consumer otherwise: when a page arrives,
@@ -427,8 +502,9 @@ async def merge(
     fetching = asyncio.Semaphore(max(width, 1))
     buffered = asyncio.Semaphore(2 * max(width, 1))
     tasks: set[asyncio.Task[None]] = set()
+    held = _Held(max_items)
 
-    async def pump(stream: AsyncIterator[list[Item]]) -> None:
+    async def pump(stream: AsyncIterator[list[T]]) -> None:
         pages = stream.__aiter__()
         first = True
         try:
@@ -437,11 +513,16 @@ async def merge(
                     await buffered.acquire()
                 first = False
                 async with fetching:
+                    await held.room()
+                    held.in_flight += 1
                     try:
                         page = await pages.__anext__()
                     except StopAsyncIteration:
                         buffered.release()
                         break
+                    finally:
+                        held.in_flight -= 1
+                    held.arrived(len(page))
                 taken = asyncio.Event()
                 await queue.put(("page", page, taken))
                 await taken.wait()
@@ -476,7 +557,7 @@ async def merge(
             messages = [await queue.get()]
             while not queue.empty():
                 messages.append(queue.get_nowait())
-            batch: list[Item] = []
+            batch: list[T] = []
             events: list[asyncio.Event] = []
             for kind, value, taken in messages:
                 if kind == "page":
@@ -490,6 +571,7 @@ async def merge(
                 else:
                     raise value
             if events:
+                held.taken(len(batch))
                 yield batch
                 for taken in events:
                     buffered.release()

@@ -208,7 +208,7 @@ class Cursor:
 
     def _advance_page(self) -> None:
         while self._pages is not None:
-            page = loop.run(_anext(self._pages))
+            page = loop.run(loop.anext_or_none(self._pages))
             if page is None:
                 self._pages = None
                 self._page, self._i = [], 0
@@ -253,10 +253,3 @@ class Cursor:
                 # Interrupted while running: its task was cancelled already.
                 with contextlib.suppress(RuntimeError):
                     loop.run(aclose())
-
-
-async def _anext(pages: AsyncIterator[Page]) -> Page | None:
-    try:
-        return await pages.__anext__()
-    except StopAsyncIteration:
-        return None
