@@ -296,9 +296,7 @@ class Cursor:
         described: list[tuple[tuple[str, str | None], ...]] = []
         # A plain full-table read skips SQLite's row loop (see driver.direct): the
         # authorizer records what the statement reads while SQLite prepares it.
-        events: list[direct.Event] | None = (
-            [] if not bindings and direct.candidate(sql) else None
-        )
+        events: list[direct.Event] | None = [] if not bindings and direct.candidate(sql) else None
         chosen: list[direct.DirectRead] = []
 
         def trace(cur: apsw.Cursor, statement: str, _bindings: Any) -> bool:

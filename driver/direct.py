@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 # One authorizer event: (action code, table, column, database).
 Event = tuple[int, str | None, str | None, str | None]
 
-_SELECT = re.compile(r"^\s*select\b", re.I)
+_SELECT = re.compile(r"\bselect\b", re.I)
 _CLAUSES_ALLOWED = {"expressions", "from_"}
 _TABLE_ARGS_ALLOWED = {"this", "alias"}
 _MAX_SQL = 4000  # longer text is never a plain full-table read worth parsing
@@ -58,7 +58,7 @@ _MAX_SQL = 4000  # longer text is never a plain full-table read worth parsing
 
 def candidate(sql: str) -> bool:
     """Whether ``sql`` has the shape of a plain full-table read (sqlglot's view)."""
-    if len(sql) > _MAX_SQL or not _SELECT.match(sql):
+    if len(sql) > _MAX_SQL or not _SELECT.search(sql):
         return False
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
@@ -152,9 +152,7 @@ def readable_whole(session: Session) -> dict[str, Table]:
 class DirectRows(Iterator[Row]):
     """The rows of a :class:`DirectRead`, streamed page by page from the scanner."""
 
-    def __init__(
-        self, session: Session, read: DirectRead, interrupted: threading.Event
-    ) -> None:
+    def __init__(self, session: Session, read: DirectRead, interrupted: threading.Event) -> None:
         table = read.table
         mapping = session.provider.tables[table.name]
         plan = unconstrained_plan(mapping)

@@ -41,7 +41,7 @@ log = logging.getLogger("confsql.http")
 USER_AGENT = f"confsql/{__version__} (+python-httpx/{httpx.__version__})"
 MAX_RETRY_WAIT = 60.0  # seconds spent waiting on 429s before giving up
 MAX_ATTEMPTS = 8
-CONNECTIONS_PER_POOL = 8
+CONNECTIONS_PER_POOL = 4
 
 
 class OutcomeUnknown(OperationalError):
@@ -121,19 +121,21 @@ class ApiClient:
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, Any]] = {}
         self._transport = transport
         self._clients: list[httpx.AsyncClient] = []
-        self._next = 0
+        self._busy: list[int] = []  # requests in flight per pooled client
         self._slots: asyncio.Semaphore | None = None
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r}, credentials={self.credentials!r})"
 
-    def _ensure(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        """The next pooled client (round-robin) and the request slots.
+    def _ensure(self) -> asyncio.Semaphore:
+        """Create the pooled clients on first use; return the request slots.
 
         The connections are spread over several small httpx pools
-        (``CONNECTIONS_PER_POOL`` each): one large httpcore pool slows down
-        sharply past a few dozen concurrent requests (encode/httpx#3215), while
-        several small ones keep MaxConcurrency=64 close to 64-way parallel.
+        (``CONNECTIONS_PER_POOL`` each): httpcore scans a pool's connections on
+        every request and response, so one large pool slows down sharply past a
+        few dozen concurrent requests (encode/httpx#3215), while several small
+        ones keep MaxConcurrency=64 close to 64-way parallel.  A request takes a
+        slot first and then the least busy pool, so no pool ever has to queue.
         """
         if not self._clients or self._slots is None:
             auth = (
@@ -158,8 +160,8 @@ class ApiClient:
                 for _ in range(pools)
             ]
             self._slots = asyncio.Semaphore(self.max_concurrency)
-        self._next = (self._next + 1) % len(self._clients)
-        return self._clients[self._next], self._slots
+            self._busy = [0] * pools
+        return self._slots
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -238,33 +240,51 @@ class ApiClient:
         mutating: bool,
         what: str,
     ) -> httpx.Response:
-        client, slots = self._ensure()
+        slots = self._ensure()
         async with slots:
-            self.stats.requests += 1
-            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
-            log.debug("%s %s params=%s", method, url, params)
+            busy = self._busy
+            pool = busy.index(min(busy))
+            busy[pool] += 1
             try:
-                response = await client.request(
-                    method,
-                    url,
-                    params=list(params) if params else None,
-                    data=_form(form) if form is not None else None,
+                return await self._send_on(
+                    self._clients[pool], method, url, params, form, mutating, what
                 )
-            except httpx.ConnectError as exc:
-                # Nothing reached the server: safe to send again.
-                raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
-            except httpx.TimeoutException as exc:
-                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-                    raise _Retryable(f"timed out connecting to {self.base_url}") from exc
-                raise _unknown_outcome(
-                    what, mutating, f"timed out after {self.timeout:g} s"
-                ) from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                raise _unknown_outcome(
-                    what, mutating, f"the connection was dropped ({_reason(exc)})"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
+            finally:
+                busy[pool] -= 1
+
+    async def _send_on(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        params: Sequence[tuple[str, str]] | None,
+        form: Sequence[tuple[str, str]] | None,
+        mutating: bool,
+        what: str,
+    ) -> httpx.Response:
+        self.stats.requests += 1
+        self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+        log.debug("%s %s params=%s", method, url, params)
+        try:
+            response = await client.request(
+                method,
+                url,
+                params=list(params) if params else None,
+                data=_form(form) if form is not None else None,
+            )
+        except httpx.ConnectError as exc:
+            # Nothing reached the server: safe to send again.
+            raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                raise _Retryable(f"timed out connecting to {self.base_url}") from exc
+            raise _unknown_outcome(what, mutating, f"timed out after {self.timeout:g} s") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise _unknown_outcome(
+                what, mutating, f"the connection was dropped ({_reason(exc)})"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
         # httpx keeps a response and its body stream in a reference cycle, so the body
         # would wait for the cyclic garbage collector; a large extract piles them up.
         response.stream = _READ

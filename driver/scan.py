@@ -11,9 +11,10 @@ rows SQLite was told it need not check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import operator
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -149,9 +150,7 @@ class RowMaker:
         source = (
             "def make_rows(items):\n"
             "    out = []\n"
-            "    append = out.append\n"
-            + "".join(caches)
-            + "    for item in items:\n"
+            "    append = out.append\n" + "".join(caches) + "    for item in items:\n"
             "        try:\n"
             f"            {unpack} = getter(item)\n"
             "        except KeyError:  # a field the provider left out reads as NULL\n"
@@ -248,21 +247,25 @@ class Scanner:
         if remaining == 0:
             return
         page_size = None if remaining is None else remaining + skip
-        async for rows in self._rows(table, mapping, plan, bound, page_size, make.rows):
-            if match is not None:
-                rows = [r for r in rows if match(r)]
-            if skip:
-                cut = min(skip, len(rows))
-                rows, skip = rows[cut:], skip - cut
-            if remaining is not None:
-                rows = rows[:remaining]
-                remaining -= len(rows)
-            if rows:
-                if table.name in self._parents:
-                    self._record_hints(table, rows)
-                yield rows
-            if remaining == 0:
-                return
+        # aclosing: when the consumer stops early, requests still running are
+        # cancelled now, not whenever the abandoned generator is collected.
+        source = self._rows(table, mapping, plan, bound, page_size, make.rows)
+        async with contextlib.aclosing(source) as pages:
+            async for rows in pages:
+                if match is not None:
+                    rows = [r for r in rows if match(r)]
+                if skip:
+                    cut = min(skip, len(rows))
+                    rows, skip = rows[cut:], skip - cut
+                if remaining is not None:
+                    rows = rows[:remaining]
+                    remaining -= len(rows)
+                if rows:
+                    if table.name in self._parents:
+                        self._record_hints(table, rows)
+                    yield rows
+                if remaining == 0:
+                    return
 
     def _rows(
         self,
@@ -272,7 +275,7 @@ class Scanner:
         bound: Bound,
         page_size: int | None,
         make: MakeRows,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """Pages of rows.  Each page becomes rows as soon as it arrives, inside the
         task that fetched it, so only rows (never parsed JSON) wait for SQLite."""
         if plan.access == "fetch":
@@ -377,7 +380,7 @@ class Scanner:
 
     async def _fetches(
         self, table: Table, mapping: TableMapping, bound: Bound, make: MakeRows
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         needs = [n for n in path_inputs(mapping.fetch) if n != "AccountSid"]
         choices: list[list[str]] = []
         for name in needs:
@@ -390,8 +393,9 @@ class Scanner:
             if item is not None:
                 yield make([item])
 
-        async for rows in merge((one(k) for k in keys), self.max_concurrency):
-            yield rows
+        async with contextlib.aclosing(merge((one(k) for k in keys), self.max_concurrency)) as m:
+            async for rows in m:
+                yield rows
 
     async def _fanout(
         self,
@@ -400,7 +404,7 @@ class Scanner:
         bound: Bound,
         page_size: int | None,
         make: MakeRows,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """No parent key given: list the parent table, then each parent's children."""
         spec = mapping.fanout
         assert spec is not None
@@ -420,15 +424,19 @@ class Scanner:
         async for items in merge(streams, self.max_concurrency):
             parents.extend({str(spec["into"]): str(it[key_field])} for it in items)
         children = self._list_streams(table, mapping, bound, parents, page_size)
-        async for rows in merge((_mapped(s, make) for s in children), self.max_concurrency):
-            yield rows
+        pages = merge((_mapped(s, make) for s in children), self.max_concurrency)
+        async with contextlib.aclosing(pages) as m:
+            async for rows in m:
+                yield rows
 
 
 async def _collect(pages: AsyncIterator[list[Item]]) -> list[list[Item]]:
     return [page async for page in pages]
 
 
-async def _replay(task: asyncio.Task[list[list[Item]]], make: MakeRows) -> AsyncIterator[Page]:
+async def _replay(
+    task: asyncio.Task[list[list[Item]]], make: MakeRows
+) -> AsyncGenerator[Page, None]:
     for page in await task:
         yield make(page)
 
@@ -442,7 +450,7 @@ class _Held:
     """Items fetched but not yet taken by the consumer, and an estimate for those in flight.
 
     A new page is fetched only while ``waiting + in_flight × average page`` is
-    under the budget (one page may always be fetched).  When the consumer keeps
+    under the budget (or nothing at all is in flight or waiting).  When the consumer keeps
     up (a latency-bound scan) nothing waits and every slot is used; when it is
     the slower side (a large extract), fetching slows to its pace instead of
     piling pages up in memory.
@@ -461,8 +469,12 @@ class _Held:
         average = self._items / self._pages if self._pages else 0.0
         return self.waiting + self.in_flight * average
 
+    def _full(self) -> bool:
+        # With nothing in flight or waiting, one page may always be fetched.
+        return (self.in_flight or self.waiting) > 0 and self._estimate() >= self.max_items
+
     async def room(self) -> None:
-        while self.in_flight and self._estimate() >= self.max_items:
+        while self._full():
             self._room.clear()
             await self._room.wait()
 
@@ -477,13 +489,13 @@ class _Held:
         self._update()
 
     def _update(self) -> None:
-        if not self.in_flight or self._estimate() < self.max_items:
+        if not self._full():
             self._room.set()
 
 
 async def merge(
     streams: Iterable[AsyncIterator[list[T]]], width: int, max_items: int = MAX_HELD_ITEMS
-) -> AsyncIterator[list[T]]:
+) -> AsyncGenerator[list[T], None]:
     """Run page streams concurrently; yield pages as they arrive.
 
     * At most ``width`` pages are being fetched at once, at most ``2 * width``
