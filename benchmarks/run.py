@@ -144,6 +144,7 @@ class Outcome:
     default: Measurement | None = None
     tuned: Measurement | None = None
     raw_rtt: float | None = None
+    floor: Measurement | None = None  # plain httpx sending the same requests (S3/S4)
     target: str = ""
     measured: str = ""
     met: bool | None = None
@@ -391,6 +392,8 @@ def run_scenario(
         if s.work == "exec100":
             raw = measure("raw", s, base_url, counter, 1)
             o.raw_rtt = statistics.median(raw.rtt) if raw.rtt else None
+        elif s.work in ("participants", "join") and not SHAPES[s.shape].zero_latency:
+            o.floor = measure("raw", s, base_url, counter, args.runs)
     finally:
         if replay is not None:
             replay.stop()
@@ -453,7 +456,7 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
     lat = 0.0 if SHAPES[s.shape].zero_latency else latency
     print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={s.concurrency}]", file=out)
     for label, m in (("confsql", o.confsql), ("twilio default", o.default),
-                     ("twilio tuned", o.tuned)):  # fmt: skip
+                     ("twilio tuned", o.tuned), ("httpx floor", o.floor)):  # fmt: skip
         if m is None:
             continue
         reused = " (from " + str(s.sdk_from) + ")" if label != "confsql" and s.sdk_from else ""
@@ -464,7 +467,7 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
         rate = (m.rows or 0) / wall if wall else 0.0
         ratio = (
             ""
-            if label == "confsql"
+            if label in ("confsql", "httpx floor")
             else f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)"
         )
         bad = f"  {m.failures} error responses!" if m.failures else ""
@@ -496,8 +499,8 @@ def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
     """The README table."""
     lines = [
         "| id | scenario | requests | confsql median wall | × latency | twilio-python default "
-        "| ratio | tuned (page_size=1000) | ratio | target | met? |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| ratio | tuned (page_size=1000) | ratio | plain httpx, same requests | target | met? |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for o in outcomes:
         s, c = o.scenario, o.confsql
@@ -508,9 +511,12 @@ def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
         wall = "error" if c.error else _fmt(c.wall)
         met = {True: "✅", False: "❌", None: "n/a"}[o.met]
         title = f"{s.title} ({SHAPES[s.shape].short})"
+        floor = "—"
+        if o.floor is not None:
+            floor = "error" if o.floor.error else f"{_fmt(o.floor.wall)} ({_x(o.floor.wall, lat)})"
         lines.append(
             f"| {s.id} | {title} | {c.request_text} | {wall} | {_x(c.wall, lat)} "
-            f"| {dw} | {dr} | {tw} | {tr} | {o.target} | {met} {o.measured} |"
+            f"| {dw} | {dr} | {tw} | {tr} | {floor} | {o.target} | {met} {o.measured} |"
         )
     return lines
 

@@ -15,7 +15,7 @@ stdin/stdout:
 Implementations: ``confsql`` (the PEP 249 module), ``sdk-default``
 (twilio-python as users write it: default page size, one conference at a
 time), ``sdk-tuned`` (the same with ``page_size=1000``) and ``raw`` (plain
-httpx, used to measure the bare round trip of S5's POST).
+httpx: the bare round trip of S5's POST, and the floor for S3/S4's requests).
 """
 
 from __future__ import annotations
@@ -145,6 +145,76 @@ class RawPost:
         return RAW_POSTS + 1
 
 
+class RawLists:
+    """Plain httpx sending S3's (or S4's) requests with the same concurrency: the floor.
+
+    The live-conference lists, then every conference's participant list, over
+    the same pool layout as confsql (``driver.http.CONNECTIONS_PER_POOL``), with
+    nothing else: no SQL, no planning, no row building.  The data shapes fit
+    one page per list, so there is no paging.
+    """
+
+    def __init__(
+        self, base_url: str, account: str, token: str, concurrency: int, statuses: tuple[str, ...]
+    ) -> None:
+        import asyncio
+
+        import httpx
+
+        from driver.http import CONNECTIONS_PER_POOL
+
+        self.loop = asyncio.new_event_loop()
+        pools = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
+        per_pool = -(-concurrency // pools)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        self.clients = [
+            httpx.AsyncClient(base_url=base_url, auth=(account, token), limits=limits)
+            for _ in range(pools)
+        ]
+        self.busy = [0] * pools
+        self.concurrency = concurrency
+        self.statuses = statuses
+        self.root = f"/2010-04-01/Accounts/{account}"
+
+    async def _get(self, slots: Any, path: str, params: dict[str, str]) -> dict[str, Any]:
+        import orjson
+
+        async with slots:
+            pool = self.busy.index(min(self.busy))
+            self.busy[pool] += 1
+            try:
+                response = await self.clients[pool].get(path, params=params)
+            finally:
+                self.busy[pool] -= 1
+        response.raise_for_status()
+        body: dict[str, Any] = orjson.loads(response.content)
+        return body
+
+    async def _run(self) -> int:
+        import asyncio
+
+        slots = asyncio.Semaphore(self.concurrency)
+        lists = await asyncio.gather(
+            *(
+                self._get(slots, f"{self.root}/Conferences.json", {"Status": s, "PageSize": "1000"})
+                for s in self.statuses
+            )
+        )
+        sids = [c["sid"] for page in lists for c in page["conferences"]]
+        pages = await asyncio.gather(
+            *(
+                self._get(
+                    slots, f"{self.root}/Conferences/{sid}/Participants.json", {"PageSize": "1000"}
+                )
+                for sid in sids
+            )
+        )
+        return sum(len(p["participants"]) for p in pages)
+
+    def __call__(self) -> int:
+        return self.loop.run_until_complete(self._run())
+
+
 def current_rss_kb() -> int:
     """Resident set size now, in KiB (Linux /proc; elsewhere the peak so far)."""
     try:
@@ -187,9 +257,12 @@ def main(argv: list[str] | None = None) -> int:
         job: Job
         if args.impl == "confsql":
             job = _confsql_job(args.work, args.base_url, args.account, args.token, args.concurrency)
-        elif args.impl == "raw":
+        elif args.impl == "raw" and args.work == "exec100":
             raw = RawPost(args.base_url, args.account, args.token)
             job = raw
+        elif args.impl == "raw":
+            statuses = ("init", "in-progress") if args.work == "participants" else ("in-progress",)
+            job = RawLists(args.base_url, args.account, args.token, args.concurrency, statuses)
         else:
             tuned = args.impl == "sdk-tuned"
             job = _sdk_job(args.work, args.base_url, args.account, args.token, tuned)

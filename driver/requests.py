@@ -81,10 +81,15 @@ class Requester:
                 raise OperationalError(
                     f"{what}: the provider's answer has no '{mapping.items}' list"
                 )
-            yield items
             nxt = body.get(self.next_field)
             url = nxt if isinstance(nxt, str) and nxt else None
             query = None  # the next-page link carries the whole query
+            # Hand the page over without keeping it in this frame: while a page waits
+            # for the consumer, its parsed JSON must not stay alive here as well.
+            del body
+            handed = [items]
+            del items
+            yield handed.pop()
 
     async def fetch(
         self, table: str, mapping: TableMapping, path_values: Mapping[str, str]

@@ -184,7 +184,7 @@ class Scanner:
         # Join prefetch (see prefetch_for): parent keys seen this statement, per child table,
         # and the child lists already started for them.
         self.hints: dict[str, dict[str, None]] = {}
-        self.prefetched: dict[tuple[Any, ...], dict[str, asyncio.Task[list[list[Item]]]]] = {}
+        self.prefetched: dict[tuple[Any, ...], dict[str, asyncio.Task[list[Page]]]] = {}
         self._parents = self._fanout_parents()
         self._makers: dict[str, RowMaker] = {}
 
@@ -282,15 +282,20 @@ class Scanner:
             return self._fetches(table, mapping, bound, make)
         if plan.access == "fanout":
             return self._fanout(table, mapping, bound, page_size, make)
-        prefetched = self._prefetch_for(table, mapping, bound, page_size)
+        prefetched = self._prefetch_for(table, mapping, bound, page_size, make)
         if prefetched is not None:
-            return _replay(prefetched, make)
+            return _replay(prefetched)
         streams = self._list_streams(table, mapping, bound, [{}], page_size)
         return merge((_mapped(s, make) for s in streams), self.max_concurrency)
 
     def _prefetch_for(
-        self, table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
-    ) -> asyncio.Task[list[list[Item]]] | None:
+        self,
+        table: Table,
+        mapping: TableMapping,
+        bound: Bound,
+        page_size: int | None,
+        make: MakeRows,
+    ) -> asyncio.Task[list[Page]] | None:
         """Serve a join's inner lookup from a concurrent prefetch, when one applies.
 
         In ``Conferences c JOIN Participants p ON p.ConferenceSid = c.Sid`` SQLite
@@ -324,9 +329,8 @@ class Scanner:
             queries = self._query_sets(bound)
             for k in hinted:
                 if k not in group:
-                    group[k] = asyncio.ensure_future(
-                        _collect(self._child_lists(table, mapping, into, k, queries, page_size))
-                    )
+                    pages = self._child_lists(table, mapping, into, k, queries, page_size)
+                    group[k] = asyncio.ensure_future(_collect(_mapped(pages, make)))
             hinted.clear()
         return group.pop(key, None)
 
@@ -430,20 +434,23 @@ class Scanner:
                 yield rows
 
 
-async def _collect(pages: AsyncIterator[list[Item]]) -> list[list[Item]]:
+async def _collect(pages: AsyncIterator[Page]) -> list[Page]:
     return [page async for page in pages]
 
 
-async def _replay(
-    task: asyncio.Task[list[list[Item]]], make: MakeRows
-) -> AsyncGenerator[Page, None]:
+async def _replay(task: asyncio.Task[list[Page]]) -> AsyncGenerator[Page, None]:
     for page in await task:
-        yield make(page)
+        yield page
 
 
 async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIterator[Page]:
-    async for page in pages:
-        yield make(page)
+    """Rows of each page; the parsed page is dropped before its rows are handed on."""
+    while True:
+        try:
+            rows = make(await pages.__anext__())
+        except StopAsyncIteration:
+            return
+        yield rows
 
 
 class _Held:
