@@ -245,21 +245,27 @@ def measure(
     """Run ``scenario`` with ``impl`` in a fresh worker.
 
     ``slow=(seconds, n)``: if the first run took longer than ``seconds``, stop
-    after ``n`` runs.  ``prime``: do one uncounted run first (fills the replay
-    cache).
+    after ``n`` runs.  ``prime``: do one uncounted run first, in a worker of its
+    own (it fills the replay cache; neither its time nor its memory is counted).
     """
     m = Measurement(impl)
+    if prime:
+        # In a worker of its own, so the measured worker's memory is its own runs'.
+        primer = Worker(impl, scenario.work, base_url, scenario.concurrency)
+        try:
+            reply = primer.read(60)
+            reply = reply if "error" in reply else primer.run()
+        finally:
+            primer.close()
+        if "error" in reply:
+            m.error = reply["error"]
+            return m
     worker = Worker(impl, scenario.work, base_url, scenario.concurrency)
     try:
         hello = worker.read(60)
         if "error" in hello:
             m.error = hello["error"]
             return m
-        if prime:
-            reply = worker.run()
-            if "error" in reply:
-                m.error = reply["error"]
-                return m
         wanted = runs
         while len(m.walls) < wanted:
             counter.reset()

@@ -226,7 +226,19 @@ def current_rss_kb() -> int:
 
 
 def peak_rss_kb() -> int:
-    """Peak resident set size of this process, in KiB."""
+    """Peak resident set size of this process, in KiB.
+
+    On Linux this is ``VmHWM``, the peak of this program's own memory map:
+    ``ru_maxrss`` also carries over the parent's peak across fork/exec, so a
+    worker started by a large harness would report the harness's size.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak
 
