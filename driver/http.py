@@ -252,6 +252,12 @@ class ApiClient:
             finally:
                 busy[pool] -= 1
 
+    def _absolute(self, url: str, params: Sequence[tuple[str, str]] | None) -> httpx.URL:
+        """The request URL, built once (httpx would parse a relative one three times)."""
+        full = url if "://" in url else f"{self.base_url}/{url.lstrip('/')}"
+        # Only with parameters: URL(..., params=None) would drop a query already in ``url``.
+        return httpx.URL(full, params=list(params)) if params else httpx.URL(full)
+
     async def _send_on(
         self,
         client: httpx.AsyncClient,
@@ -268,8 +274,7 @@ class ApiClient:
         try:
             response = await client.request(
                 method,
-                url,
-                params=list(params) if params else None,
+                self._absolute(url, params),
                 data=_form(form) if form is not None else None,
             )
         except httpx.ConnectError as exc:

@@ -67,6 +67,7 @@ class Requester:
         url: str | None = self.url(mapping.list, path_values)
         query: list[tuple[str, str]] | None = [*params, (self.page_size_param, str(size))]
         what = f"list {table}"
+        followed: set[str] = set()  # next-page links taken so far
         while url:
             try:
                 body = await self.client.json("GET", url, params=query, what=what)
@@ -82,7 +83,14 @@ class Requester:
                     f"{what}: the provider's answer has no '{mapping.items}' list"
                 )
             nxt = body.get(self.next_field)
+            if isinstance(nxt, str) and nxt in followed:
+                raise OperationalError(
+                    f"{what}: the provider's next-page link repeats an earlier page ({nxt}); "
+                    "stopping rather than returning rows twice"
+                )
             url = nxt if isinstance(nxt, str) and nxt else None
+            if url:
+                followed.add(url)
             query = None  # the next-page link carries the whole query
             # Hand the page over without keeping it in this frame: while a page waits
             # for the consumer, its parsed JSON must not stay alive here as well.
