@@ -343,18 +343,16 @@ class Cursor:
             session.write_context = WriteContext()
             conn._authorizer.events = None
         desc = described[-1] if described else ()
-        if chosen:
+        if desc:
             self.description = tuple(
                 (name, decltype, None, None, None, None, True) for name, decltype in desc
             )
+        if chosen:
             self._direct = direct.DirectRows(session, chosen[0], conn._interrupted)
             self._rows = self._stream(self._direct)
             return
         self._apsw = cursor
         if desc:
-            self.description = tuple(
-                (name, decltype, None, None, None, None, True) for name, decltype in desc
-            )
             self._rows = self._stream_of = self._stream(cursor)
         else:
             self.rowcount = conn.db.total_changes() - before

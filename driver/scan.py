@@ -489,13 +489,14 @@ class _Held:
         self._pages += 1
         self._items += items
         self.waiting += items
-        self._update()
+        self.wake()
 
     def taken(self, items: int) -> None:
         self.waiting -= items
-        self._update()
+        self.wake()
 
-    def _update(self) -> None:
+    def wake(self) -> None:
+        """Let waiting fetches re-check the budget."""
         if not self._full():
             self._room.set()
 
@@ -541,6 +542,7 @@ async def merge(
                         break
                     finally:
                         held.in_flight -= 1
+                        held.wake()  # an ended fetch may make room for a waiting one
                     held.arrived(len(page))
                 taken = asyncio.Event()
                 await queue.put(("page", page, taken))

@@ -106,3 +106,22 @@ def test_small_pages_use_every_slot() -> None:
     log = asyncio.run(_consume(streams=100, count=1, size=10, width=16, slow=0.0))
     assert log["rows"] == 1000
     assert log["peak_in_flight"] == 16
+
+
+async def _one_page(size: int) -> AsyncIterator[list[int]]:
+    await asyncio.sleep(0)
+    yield list(range(size))
+
+
+async def _drain(streams: int, size: int, width: int, budget: int) -> int:
+    total = 0
+    async for batch in merge((_one_page(size) for _ in range(streams)), width, budget):
+        total += len(batch)
+    return total
+
+
+@pytest.mark.parametrize("budget", [1000, 1500, 2000, 3000])
+def test_streams_that_end_without_a_page_never_stall_the_merge(budget: int) -> None:
+    """A stream's final (empty) step counts as in flight; ending it must wake waiters."""
+    total = asyncio.run(asyncio.wait_for(_drain(60, 1000, 16, budget), timeout=10))
+    assert total == 60_000
