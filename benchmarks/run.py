@@ -465,7 +465,9 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
                      ("twilio tuned", o.tuned), ("httpx floor", o.floor)):  # fmt: skip
         if m is None:
             continue
-        reused = " (from " + str(s.sdk_from) + ")" if label.startswith("twilio") and s.sdk_from else ""
+        reused = (
+            " (from " + str(s.sdk_from) + ")" if label.startswith("twilio") and s.sdk_from else ""
+        )
         if m.error:
             print(f"    {label:<15} error: {m.error}", file=out)
             continue
