@@ -89,6 +89,30 @@ def test_a_temp_table_that_shadows_the_name_is_read_instead(
     assert cur._direct is None and not emu.requests
 
 
+@pytest.mark.parametrize(
+    ("view", "query"),
+    [
+        ("CREATE TEMP VIEW v AS SELECT DISTINCT Status FROM Participants", "SELECT * FROM v"),
+        ("CREATE TEMP VIEW v AS SELECT Label FROM Participants LIMIT 2", "SELECT Label FROM v"),
+        (
+            "CREATE TEMP VIEW Conferences AS SELECT Sid FROM main.Conferences ORDER BY Sid LIMIT 1",
+            "SELECT * FROM Conferences",
+        ),
+    ],
+)
+def test_views_go_through_sqlite(
+    conn: driver.Connection, data: dict[str, Any], view: str, query: str
+) -> None:
+    """A view reads our tables column by column too, but may add DISTINCT, LIMIT, ..."""
+    cur = conn.cursor()
+    cur.execute(view)
+    rows = cur.execute(query).fetchall()
+    assert cur._direct is None
+    inner = view.split(" AS ", 1)[1]
+    expected = conn.cursor().execute(inner).fetchall()
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+
+
 def test_a_double_quoted_unknown_name_stays_a_sqlite_literal(
     conn: driver.Connection, data: dict[str, Any]
 ) -> None:
