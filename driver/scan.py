@@ -14,7 +14,15 @@ import asyncio
 import contextlib
 import itertools
 import operator
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -409,7 +417,9 @@ class Scanner:
         page_size: int | None,
         make: MakeRows,
     ) -> AsyncGenerator[Page, None]:
-        """No parent key given: list the parent table, then each parent's children."""
+        """No parent key given: list the parent table and, as its pages arrive, each
+        parent's children (a parent listed twice, e.g. init then in-progress while the
+        lists ran, is read once)."""
         spec = mapping.fanout
         assert spec is not None
         parent_table = self.catalog.table(str(spec["table"]))
@@ -421,15 +431,23 @@ class Scanner:
             for col, values in dict(spec.get("filter", {})).items()
             for v in values
         ] or [[]]
-        parents: list[dict[str, str]] = []
+        into = str(spec["into"])
         streams = (
             self.requester.pages(parent_table.name, parent_mapping, {}, q) for q in parent_query
         )
-        async for items in merge(streams, self.max_concurrency):
-            parents.extend({str(spec["into"]): str(it[key_field])} for it in items)
-        children = self._list_streams(table, mapping, bound, parents, page_size)
-        pages = merge((_mapped(s, make) for s in children), self.max_concurrency)
-        async with contextlib.aclosing(pages) as m:
+        parent_pages = merge(streams, self.max_concurrency)
+
+        async def children() -> AsyncGenerator[AsyncIterator[Page], None]:
+            seen: set[str] = set()
+            async with contextlib.aclosing(parent_pages) as pages:
+                async for items in pages:
+                    keys = [str(it[key_field]) for it in items]
+                    parents = [{into: k} for k in dict.fromkeys(keys) if k not in seen]
+                    seen.update(p[into] for p in parents)
+                    for stream in self._list_streams(table, mapping, bound, parents, page_size):
+                        yield _mapped(stream, make)
+
+        async with contextlib.aclosing(merge(children(), self.max_concurrency)) as m:
             async for rows in m:
                 yield rows
 
@@ -451,6 +469,20 @@ async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIter
         except StopAsyncIteration:
             return
         yield rows
+
+
+async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
+    """Iterate a plain or an async iterable (closing the latter when stopped early)."""
+    if isinstance(items, AsyncGenerator):
+        async with contextlib.aclosing(items) as source:
+            async for item in source:
+                yield item
+    elif isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
 
 
 class _Held:
@@ -502,7 +534,9 @@ class _Held:
 
 
 async def merge(
-    streams: Iterable[AsyncIterator[list[T]]], width: int, max_items: int = MAX_HELD_ITEMS
+    streams: Iterable[AsyncIterator[list[T]]] | AsyncIterable[AsyncIterator[list[T]]],
+    width: int,
+    max_items: int = MAX_HELD_ITEMS,
 ) -> AsyncGenerator[list[T], None]:
     """Run page streams concurrently; yield pages as they arrive.
 
@@ -514,6 +548,8 @@ async def merge(
       one, so a LIMIT that is satisfied early never costs a stream extra pages.
     * Fetching does not wait for the consumer otherwise: when a page arrives,
       the next stream starts at once.
+    * ``streams`` may be an async iterable, whose streams start as it produces
+      them (the fan-out starts children while later parent pages are fetched).
     * If any stream fails, the others are cancelled and the error is raised;
       when the consumer stops early (LIMIT reached, cursor closed), everything
       still running is cancelled.
@@ -557,10 +593,11 @@ async def merge(
     async def spawn() -> None:
         count = 0
         try:
-            for stream in streams:
-                await buffered.acquire()  # the pump's first page slot
-                tasks.add(asyncio.create_task(pump(stream)))
-                count += 1
+            async with contextlib.aclosing(_each(streams)) as each:
+                async for stream in each:
+                    await buffered.acquire()  # the pump's first page slot
+                    tasks.add(asyncio.create_task(pump(stream)))
+                    count += 1
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

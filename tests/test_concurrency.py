@@ -173,3 +173,17 @@ def test_join_prefetch_failure_raises(connect: Connect, live: list[str], emu: Em
         _rows(conn, JOIN)
     assert info.value.status == 500
     assert len(_rows(conn, JOIN)) == 90  # the next run is complete
+
+
+def test_fanout_starts_children_before_later_parent_pages(connect: Connect, emu: Emulator) -> None:
+    """Over 1,000 live conferences the parent list has two pages; children need not wait."""
+    emu.seed_bulk(conferences=1001, participants_per=1, status="in-progress")
+    emu.latency = 0.05
+    emu.requests.clear()
+    rows = _rows(connect(MaxConcurrency=64), "SELECT CallSid FROM Participants")
+    assert len(rows) == len(set(rows)) == 1001
+    lists = [r for r in emu.requests if r.path.endswith("/Conferences.json")]
+    second_page = next(r for r in lists if any(k == "PageToken" for k, _ in r.query))
+    first_child = next(r for r in emu.requests if r.path.endswith("/Participants.json"))
+    # The first child went out before the second parent page could have been answered.
+    assert first_child.time < second_page.time + emu.latency

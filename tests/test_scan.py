@@ -6,12 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 from driver import schema
+from driver.http import ApiClient
+from driver.planner import unconstrained_plan
 from driver.properties import resolve
-from driver.scan import RowMaker, merge
+from driver.requests import Requester
+from driver.scan import Row, RowMaker, Scanner, bind_plan, merge
 from driver.session import Session
+
+ACCOUNT = "AC" + "0" * 32
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +131,39 @@ def test_streams_that_end_without_a_page_never_stall_the_merge(budget: int) -> N
     """A stream's final (empty) step counts as in flight; ending it must wake waiters."""
     total = asyncio.run(asyncio.wait_for(_drain(60, 1000, 16, budget), timeout=10))
     assert total == 60_000
+
+
+def test_a_parent_listed_twice_is_read_once() -> None:
+    """A conference can move from init to in-progress between the two live lists."""
+    conf = "CF" + "1" * 32
+    other = "CF" + "2" * 32
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/Conferences.json"):
+            status = request.url.params.get("Status")
+            sids = [conf] if status == "init" else [conf, other]
+            return httpx.Response(200, json={"conferences": [{"sid": s} for s in sids]})
+        sid = path.split("/")[-2]
+        item = {"call_sid": "CA" + sid[2:], "conference_sid": sid, "account_sid": ACCOUNT}
+        return httpx.Response(200, json={"participants": [item]})
+
+    catalog = schema.load()
+    provider = catalog.provider("Twilio")
+    table = catalog.table("Participants")
+    assert provider is not None and table is not None
+    client = ApiClient(
+        "https://api.example.test", None, timeout=5, max_concurrency=4,
+        transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+    scanner = Scanner(catalog, Requester(client, provider, ACCOUNT), 4)
+    mapping = provider.tables["Participants"]
+    plan = unconstrained_plan(mapping)
+    assert plan.access == "fanout"
+
+    async def rows() -> list[Row]:
+        pages = scanner.scan(table, plan, bind_plan(table, mapping, plan, ()), 0)
+        return [row async for page in pages for row in page]
+
+    found = asyncio.run(rows())
+    assert sorted(r[0] for r in found) == [conf, other]
