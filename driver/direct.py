@@ -26,6 +26,7 @@ compares them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 import re
 import threading
@@ -56,8 +57,12 @@ _TABLE_ARGS_ALLOWED = {"this", "alias"}
 _MAX_SQL = 4000  # longer text is never a plain full-table read worth parsing
 
 
+@functools.lru_cache(maxsize=256)
 def candidate(sql: str) -> bool:
-    """Whether ``sql`` has the shape of a plain full-table read (sqlglot's view)."""
+    """Whether ``sql`` has the shape of a plain full-table read (sqlglot's view).
+
+    Cached by text: tools re-run the same statements, and this runs on every execute.
+    """
     if len(sql) > _MAX_SQL or not _SELECT.search(sql):
         return False
     try:

@@ -16,9 +16,10 @@ unknown (timeout after sending, connection dropped mid-response) raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,24 +232,15 @@ class ApiClient:
         exc = state.outcome.exception() if state.outcome else None
         log.info("retrying after %s (attempt %d)", exc, state.attempt_number)
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        params: Sequence[tuple[str, str]] | None,
-        form: Sequence[tuple[str, str]] | None,
-        mutating: bool,
-        what: str,
-    ) -> httpx.Response:
-        slots = self._ensure()
-        async with slots:
+    @contextlib.asynccontextmanager
+    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A request slot, and the least busy pooled client to send on."""
+        async with self._ensure():
             busy = self._busy
             pool = busy.index(min(busy))
             busy[pool] += 1
             try:
-                return await self._send_on(
-                    self._clients[pool], method, url, params, form, mutating, what
-                )
+                yield self._clients[pool]
             finally:
                 busy[pool] -= 1
 
@@ -258,9 +250,8 @@ class ApiClient:
         # Only with parameters: URL(..., params=None) would drop a query already in ``url``.
         return httpx.URL(full, params=list(params)) if params else httpx.URL(full)
 
-    async def _send_on(
+    async def _send_once(
         self,
-        client: httpx.AsyncClient,
         method: str,
         url: str,
         params: Sequence[tuple[str, str]] | None,
@@ -268,15 +259,14 @@ class ApiClient:
         mutating: bool,
         what: str,
     ) -> httpx.Response:
-        self.stats.requests += 1
-        self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
-        log.debug("%s %s params=%s", method, url, params)
+        target = self._absolute(url, params)
+        data = _form(form) if form is not None else None
         try:
-            response = await client.request(
-                method,
-                self._absolute(url, params),
-                data=_form(form) if form is not None else None,
-            )
+            async with self._client() as client:
+                self.stats.requests += 1
+                self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+                log.debug("%s %s params=%s", method, url, params)
+                response = await client.request(method, target, data=data)
         except httpx.ConnectError as exc:
             # Nothing reached the server: safe to send again.
             raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
