@@ -93,7 +93,10 @@ def test_a_temp_table_that_shadows_the_name_is_read_instead(
     ("view", "query"),
     [
         ("CREATE TEMP VIEW v AS SELECT DISTINCT Status FROM Participants", "SELECT * FROM v"),
-        ("CREATE TEMP VIEW v AS SELECT Label FROM Participants LIMIT 2", "SELECT Label FROM v"),
+        (
+            "CREATE TEMP VIEW v AS SELECT Label FROM Participants ORDER BY CallSid LIMIT 2",
+            "SELECT Label FROM v",
+        ),
         (
             "CREATE TEMP VIEW Conferences AS SELECT Sid FROM main.Conferences ORDER BY Sid LIMIT 1",
             "SELECT * FROM Conferences",
