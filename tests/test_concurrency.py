@@ -178,7 +178,7 @@ def test_join_prefetch_failure_raises(connect: Connect, live: list[str], emu: Em
 def test_fanout_starts_children_before_later_parent_pages(connect: Connect, emu: Emulator) -> None:
     """Over 1,000 live conferences the parent list has two pages; children need not wait."""
     emu.seed_bulk(conferences=1001, participants_per=1, status="in-progress")
-    emu.latency = 0.05
+    emu.latency = 0.1
     emu.requests.clear()
     rows = _rows(connect(MaxConcurrency=64), "SELECT CallSid FROM Participants")
     assert len(rows) == len(set(rows)) == 1001
