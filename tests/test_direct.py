@@ -172,11 +172,14 @@ def test_errors_surface_in_execute_like_sqlite(connect: Connect, data: dict[str,
         conn.cursor().execute("SELECT * FROM Conferences")
 
 
+def _slow_rooms(emu: Emulator, count: int, latency: float) -> None:
+    """``count`` live conferences of one participant each, served with ``latency``."""
+    emu.seed_bulk(conferences=count, participants_per=1, status="in-progress")
+    emu.latency = latency
+
+
 def test_closing_mid_stream_cancels_outstanding_requests(connect: Connect, emu: Emulator) -> None:
-    for i in range(12):
-        sid = str(emu.create_conference(f"room {i}", "in-progress")["sid"])
-        emu.add_participant(sid, label="p")
-    emu.latency = 0.2
+    _slow_rooms(emu, 12, 0.2)
     conn = connect(MaxConcurrency=2)
     cur = conn.cursor().execute("SELECT * FROM Participants")
     assert cur.fetchone() is not None
@@ -189,10 +192,7 @@ def test_closing_mid_stream_cancels_outstanding_requests(connect: Connect, emu: 
 
 
 def test_interrupt_stops_a_direct_read(connect: Connect, emu: Emulator) -> None:
-    for i in range(20):
-        sid = str(emu.create_conference(f"room {i}", "in-progress")["sid"])
-        emu.add_participant(sid, label="p")
-    emu.latency = 0.1
+    _slow_rooms(emu, 20, 0.1)
     conn = connect(MaxConcurrency=1)
     cur = conn.cursor().execute("SELECT * FROM Participants")
     threading.Timer(0.3, conn.interrupt).start()
