@@ -170,6 +170,26 @@ class RowMaker:
         self.rows: Callable[[list[Item]], list[Row]] = env["make_rows"]
 
 
+def _prefetch_slot(
+    table: Table, mapping: TableMapping, bound: Bound, page_size: int | None
+) -> tuple[tuple[Any, ...], str, str] | None:
+    """(prefetch group, parent key column, key) of a lookup by one parent key, if any."""
+    spec = mapping.fanout
+    if not spec:
+        return None
+    into = str(spec["into"])
+    values = bound.eq.get(into)
+    if not values or len(values) != 1:
+        return None
+    signature = (
+        table.name,
+        tuple((k, tuple(v)) for k, v in sorted(bound.params.items())),
+        tuple(bound.dates.items()),
+        page_size,
+    )
+    return signature, into, str(values[0])
+
+
 def _matcher(table: Table, eq: Mapping[str, list[Any]]) -> Callable[[Row], bool] | None:
     """Python recheck of exact equality constraints (SQLite omitted them)."""
     if not eq:
@@ -314,21 +334,11 @@ class Scanner:
         later lookup takes its answer from there.  Keys that were not recorded
         (or repeat) are fetched on demand as usual.
         """
-        spec = mapping.fanout
-        if not spec:
+        slot = _prefetch_slot(table, mapping, bound, page_size)
+        if slot is None:
             return None
-        into = str(spec["into"])
-        values = bound.eq.get(into)
-        if not values or len(values) != 1:
-            return None
-        key = str(values[0])
+        signature, into, key = slot
         hinted = self.hints.get(table.name, {})
-        signature = (
-            table.name,
-            tuple((k, tuple(v)) for k, v in sorted(bound.params.items())),
-            tuple(bound.dates.items()),
-            page_size,
-        )
         group = self.prefetched.get(signature, {})
         if key not in group and key not in hinted:
             return None
@@ -341,6 +351,31 @@ class Scanner:
                     group[k] = asyncio.ensure_future(_collect(_mapped(pages, make)))
             hinted.clear()
         return group.pop(key, None)
+
+    def ready(self, table: Table, plan: Plan, bound: Bound) -> list[Page] | None:
+        """A join's inner lookup whose prefetch has already finished, or None.
+
+        SQLite's thread calls this before starting a scan, to take finished
+        answers without a round trip through the event loop.  It only reads
+        finished tasks, and the prefetch state changes only while that thread
+        waits on the loop, so nothing else touches it meanwhile.
+        """
+        if plan.access != "list" or bound.empty or bound.limit is not None or bound.offset:
+            return None
+        slot = _prefetch_slot(table, self.mapping(table.name), bound, None)
+        group = self.prefetched.get(slot[0]) if slot else None
+        task = group.get(slot[2]) if group and slot else None
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None  # not there yet, or failed: the scan waits for it or raises
+        assert group is not None and slot is not None
+        del group[slot[2]]
+        match = _matcher(table, bound.eq)
+        pages = [[r for r in page if match(r)] if match else page for page in task.result()]
+        pages = [page for page in pages if page]
+        if table.name in self._parents:
+            for page in pages:
+                self._record_hints(table, page)
+        return pages
 
     def _child_lists(
         self,

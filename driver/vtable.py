@@ -188,6 +188,7 @@ class Cursor:
         self.table = vtable.table
         self.width = len(vtable.columns)
         self._pages: AsyncIterator[Page] | None = None
+        self._ready: list[Page] = []  # pages already at hand (see Scanner.ready)
         self._page: Page = []
         self._i = 0
         self._row: Row = ()
@@ -202,21 +203,29 @@ class Cursor:
             )
         session = self.vtable.session
         bound = bind_plan(self.table, self.vtable.mapping, plan, constraintargs)
-        self._pages = session.scanner.scan(self.table, plan, bound, self.width).__aiter__()
         self._page, self._i = [], 0
+        ready = session.scanner.ready(self.table, plan, bound)
+        if ready is not None:  # a join's inner lookup, already prefetched
+            self._ready = ready
+        else:
+            self._pages = session.scanner.scan(self.table, plan, bound, self.width).__aiter__()
         self._advance_page()
 
     def _advance_page(self) -> None:
-        while self._pages is not None:
-            page = loop.run(loop.anext_or_none(self._pages))
+        while self._ready or self._pages is not None:
+            if self._ready:
+                page: Page | None = self._ready.pop(0)
+            else:
+                assert self._pages is not None
+                page = loop.run(loop.anext_or_none(self._pages))
             if page is None:
                 self._pages = None
-                self._page, self._i = [], 0
-                return
+                break
             if page:
                 self.vtable.session.note_rows(len(page))
                 self._page, self._i, self._row = page, 0, page[0]
                 return
+        self._page, self._i = [], 0
 
     def Eof(self) -> bool:
         return self._i >= len(self._page)
@@ -246,6 +255,7 @@ class Cursor:
         self._close_stream()
 
     def _close_stream(self) -> None:
+        self._ready = []
         if self._pages is not None:
             pages, self._pages = self._pages, None
             aclose = getattr(pages, "aclose", None)

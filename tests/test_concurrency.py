@@ -187,3 +187,29 @@ def test_fanout_starts_children_before_later_parent_pages(connect: Connect, emu:
     first_child = next(r for r in emu.requests if r.path.endswith("/Participants.json"))
     # The first child went out before the second parent page could have been answered.
     assert first_child.time < second_page.time + emu.latency
+
+
+def test_join_takes_finished_prefetch_answers_without_the_event_loop(
+    connect: Connect, live: list[str], emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inner lookups whose prefetch already finished are served straight from it."""
+    from driver.scan import Scanner
+
+    served: list[int] = []
+    original = Scanner.ready
+
+    def spy(self: Scanner, *args: object) -> object:
+        pages = original(self, *args)  # type: ignore[arg-type]
+        if pages is not None:
+            served.append(sum(len(p) for p in pages))
+        return pages
+
+    monkeypatch.setattr(Scanner, "ready", spy)
+    conn = connect(MaxConcurrency=16)
+    emu.latency = 0.02
+    joined = _rows(
+        conn, "SELECT p.* FROM Conferences c JOIN Participants p ON p.ConferenceSid = c.Sid"
+    )
+    direct = _rows(conn, "SELECT * FROM Participants")
+    assert served, "no inner lookup was served from a finished prefetch"
+    assert sorted(joined, key=repr) == sorted(direct, key=repr)
