@@ -25,7 +25,6 @@ compares them.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import operator
 import re
@@ -216,8 +215,4 @@ class DirectRows(Iterator[Row]):
         pages, self._pages = self._pages, None
         self._page, self._i = [], 0
         if pages is not None:
-            aclose = getattr(pages, "aclose", None)
-            if aclose is not None:
-                # Interrupted while running: its task was cancelled already.
-                with contextlib.suppress(RuntimeError):
-                    loop.run(aclose())
+            loop.close_stream(pages)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Coroutine
@@ -66,6 +67,15 @@ def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
+
+
+def close_stream(items: AsyncIterator[Any]) -> None:
+    """Close an async generator from the waiting thread, cancelling what it still runs."""
+    aclose = getattr(items, "aclose", None)
+    if aclose is not None:
+        # Interrupted while running: its task was cancelled already.
+        with contextlib.suppress(RuntimeError):
+            run(aclose())
 
 
 async def anext_or_none(items: AsyncIterator[T]) -> T | None:

@@ -16,7 +16,6 @@ import itertools
 import operator
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterable,
     AsyncIterator,
     Callable,
     Iterable,
@@ -470,11 +469,10 @@ class Scanner:
         streams = (
             self.requester.pages(parent_table.name, parent_mapping, {}, q) for q in parent_query
         )
-        parent_pages = merge(streams, self.max_concurrency)
 
         async def children() -> AsyncGenerator[AsyncIterator[Page], None]:
             seen: set[str] = set()
-            async with contextlib.aclosing(parent_pages) as pages:
+            async with contextlib.aclosing(merge(streams, self.max_concurrency)) as pages:
                 async for items in pages:
                     keys = [str(it[key_field]) for it in items]
                     parents = [{into: k} for k in dict.fromkeys(keys) if k not in seen]
@@ -506,15 +504,12 @@ async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIter
         yield rows
 
 
-async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncGenerator[T, None]:
-    """Iterate a plain or an async iterable (closing the latter when stopped early)."""
+async def _each(items: Iterable[T] | AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    """Iterate a plain iterable or an async generator (closing it when stopped early)."""
     if isinstance(items, AsyncGenerator):
         async with contextlib.aclosing(items) as source:
             async for item in source:
                 yield item
-    elif isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
     else:
         for item in items:
             yield item
@@ -569,7 +564,7 @@ class _Held:
 
 
 async def merge(
-    streams: Iterable[AsyncIterator[list[T]]] | AsyncIterable[AsyncIterator[list[T]]],
+    streams: Iterable[AsyncIterator[list[T]]] | AsyncGenerator[AsyncIterator[list[T]], None],
     width: int,
     max_items: int = MAX_HELD_ITEMS,
 ) -> AsyncGenerator[list[T], None]:
@@ -583,7 +578,7 @@ async def merge(
       one, so a LIMIT that is satisfied early never costs a stream extra pages.
     * Fetching does not wait for the consumer otherwise: when a page arrives,
       the next stream starts at once.
-    * ``streams`` may be an async iterable, whose streams start as it produces
+    * ``streams`` may be an async generator, whose streams start as it produces
       them (the fan-out starts children while later parent pages are fetched).
     * If any stream fails, the others are cancelled and the error is raised;
       when the consumer stops early (LIMIT reached, cursor closed), everything

@@ -8,7 +8,6 @@ a specific table or provider.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -258,8 +257,4 @@ class Cursor:
         self._ready = []
         if self._pages is not None:
             pages, self._pages = self._pages, None
-            aclose = getattr(pages, "aclose", None)
-            if aclose is not None:
-                # Interrupted while running: its task was cancelled already.
-                with contextlib.suppress(RuntimeError):
-                    loop.run(aclose())
+            loop.close_stream(pages)
