@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import re
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -25,7 +26,8 @@ from .errors import Error, InterfaceError
 from .exec_parser import bind, is_exec, parse_exec
 from .properties import resolve
 from .session import Session
-from .vtable import Module, WriteContext
+from .statement import Statement, WriteContext
+from .vtable import Module
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 Description = tuple[tuple[str, str | None, None, None, None, None, bool | None], ...]
@@ -36,8 +38,15 @@ def translate(exc: BaseException) -> BaseException:
     if isinstance(exc, Error) or not isinstance(exc, Exception):
         return exc
     text = str(exc)
-    if isinstance(exc, apsw.InterruptError):
+    if isinstance(exc, apsw.InterruptError | loop.Cancelled):
         return errors.OperationalError("the statement was cancelled")
+    if isinstance(exc, loop.LoopStopped):
+        return errors.InterfaceError(f"{text}; no statement can run any more")
+    if isinstance(exc, RecursionError):
+        return errors.ProgrammingError(
+            "the statement is nested too deeply to run; simplify it (e.g. fewer nested "
+            "parentheses or subqueries)"
+        )
     if _empty_in_set(exc):
         return errors.NotSupportedError(
             "an IN (subquery) that is empty for some rows cannot be passed to a virtual "
@@ -117,13 +126,35 @@ def _adapt_params(params: Params) -> Params:
         return None
     if isinstance(params, Mapping):
         return {k: _adapt(v) for k, v in params.items()}
-    if isinstance(params, str | bytes):
-        raise errors.ProgrammingError("parameters must be a sequence or a mapping, not a string")
+    if isinstance(params, str | bytes | bytearray) or not isinstance(params, Sequence):
+        raise errors.ProgrammingError(
+            "parameters must be a sequence (a tuple or list, one value per ?) or a mapping "
+            f"(for :name), not {type(params).__name__}"
+        )
     return tuple(_adapt(v) for v in params)
 
 
+def _check_sql(operation: object) -> str:
+    """The statement text, or ProgrammingError for what cannot be SQL at all."""
+    if not isinstance(operation, str):
+        raise errors.ProgrammingError(
+            f"the statement must be a string, not {type(operation).__name__}"
+        )
+    if "\x00" in operation:
+        raise errors.ProgrammingError(
+            f"the statement contains a NUL character at position {operation.index(chr(0))}; "
+            "remove it (pass binary data as a parameter instead)"
+        )
+    return operation
+
+
 class Connection:
-    """A connection to one provider account (PEP 249)."""
+    """A connection to one provider account (PEP 249).
+
+    ``threadsafety`` is 1: a connection may be used from any thread, but by one
+    thread at a time.  A second thread using it while a statement runs gets a
+    ProgrammingError; :meth:`close` and :meth:`interrupt` work from any thread.
+    """
 
     Warning = errors.Warning
     Error = errors.Error
@@ -143,6 +174,9 @@ class Connection:
         self.provider = self.session.provider
         self._db = apsw.Connection(":memory:")
         self._closed = False
+        self._lock = threading.RLock()  # held while a statement runs (see _use)
+        self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()
+        self._last: Statement | None = None  # the latest statement, for interrupt()
         for table in self.catalog.tables.values():
             if table.name in self.provider.tables:
                 self._db.create_module(
@@ -157,12 +191,10 @@ class Connection:
         self._authorizer = _Authorizer()
         self._db.authorizer = self._authorizer
         self._whole_tables = direct.readable_whole(self.session)
-        # Set by interrupt(): stops a direct read (SQLite is not running one).
-        self._interrupted = threading.Event()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<confsql.Connection {state} {self.session.settings!r}>"
+        return f"<driver.Connection {state} {self.session.settings!r}>"
 
     @property
     def db(self) -> apsw.Connection:
@@ -187,20 +219,55 @@ class Connection:
         if self._closed:
             raise InterfaceError("the connection is closed")
 
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[None]:
+        """Hold the connection for one call; refuse a second thread instead of corrupting it."""
+        if not self._lock.acquire(blocking=False):
+            raise errors.ProgrammingError(
+                "this connection is busy with a statement in another thread; a confsql "
+                "connection is used by one thread at a time (threadsafety 1): open one "
+                "connection per thread, or use a pool"
+            )
+        try:
+            self._check()
+            yield
+        finally:
+            self._lock.release()
+
     def cursor(self) -> Cursor:
         """A new cursor."""
         self._check()
-        return Cursor(self)
+        cursor = Cursor(self)
+        self._cursors.add(cursor)
+        return cursor
 
     def close(self) -> None:
-        """Close the connection; further use raises InterfaceError."""
+        """Close the connection (from any thread); further use raises InterfaceError.
+
+        A statement running in another thread is cancelled first, and the
+        connection closes once it has unwound.
+        """
         if self._closed:
             return
-        self._closed = True
+        if not self._lock.acquire(blocking=False):
+            self.interrupt()
+            if not self._lock.acquire(timeout=loop.UNWIND_TIMEOUT + 5):
+                raise errors.OperationalError(
+                    "close: the statement running in another thread did not stop within "
+                    f"{loop.UNWIND_TIMEOUT + 5:g} s; the connection is still open"
+                )
         try:
+            if self._closed:
+                return
+            self._closed = True
+            for cursor in list(self._cursors):
+                cursor._reset_rows()
             self.session.close()
         finally:
-            self._db.close(force=True)
+            try:
+                self._db.close(force=True)
+            finally:
+                self._lock.release()
 
     def commit(self) -> None:
         """No-op: every write is sent to the provider when its statement runs."""
@@ -211,10 +278,13 @@ class Connection:
         self._check()
 
     def interrupt(self) -> None:
-        """Cancel the statement running on this connection (from another thread)."""
-        if not self._closed:
-            self._interrupted.set()
-            self._db.interrupt()
+        """Cancel the statement running on this connection (from any thread)."""
+        if self._closed:
+            return
+        statement = self.session.current or self._last
+        if statement is not None and not statement.closed:
+            statement.cancel()
+        self._db.interrupt()
 
     def __enter__(self) -> Connection:
         return self
@@ -226,6 +296,40 @@ class Connection:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _stepping(session: Session, statement: Statement) -> Iterator[None]:
+    """Make ``statement`` the one virtual tables serve while SQLite steps it."""
+    previous, session.current = session.current, statement
+    try:
+        yield
+    finally:
+        session.current = previous
+
+
+def _rows_of(
+    connection: Connection, statement: Statement, rows: Iterator[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
+    """Step ``rows`` as ``statement``, one connection user at a time; PEP 249 errors only.
+
+    A plain function, not a Cursor method: the generator must not reference
+    its cursor, or a dropped half-read cursor would live in a reference cycle
+    until the garbage collector (possibly at interpreter exit) closed it.
+    """
+    session = connection.session
+    while True:
+        with connection._use(), _stepping(session, statement):
+            try:
+                row = next(rows)
+            except StopIteration:
+                statement.close()
+                return
+            except Exception as exc:
+                err = translate(exc)
+                statement.close()
+                raise err from (None if err is exc else exc)
+        yield row
 
 
 class Cursor:
@@ -240,7 +344,7 @@ class Cursor:
         self._rows: Iterator[tuple[Any, ...]] | None = None
         self._direct: direct.DirectRows | None = None
         self._apsw: apsw.Cursor | None = None
-        self._stream_of: Iterator[tuple[Any, ...]] | None = None
+        self._statement: Statement | None = None
         self._closed = False
 
     # --- executing --------------------------------------------------------------
@@ -248,26 +352,42 @@ class Cursor:
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
         """Run one statement (EXEC, SELECT, INSERT, UPDATE, DELETE, ...)."""
         self._check()
-        self._reset()
-        self.connection._interrupted.clear()
-        scanner = self.connection.session.scanner
-        if scanner.statement_started():
-            loop.run(scanner.cancel_prefetch())
-        try:
-            if is_exec(operation):
-                self._execute_proc(operation, parameters)
-            else:
-                self._execute_sql(operation, parameters)
-        except BaseException as exc:
+        conn = self.connection
+        with conn._use():
             self._reset()
-            raise translate(exc) from (None if exc is translate(exc) else exc)
+            statement = self._statement = conn._last = Statement()
+            try:
+                sql = _check_sql(operation)
+                with _stepping(conn.session, statement):
+                    if is_exec(sql):
+                        self._execute_proc(sql, parameters)
+                    else:
+                        self._execute_sql(sql, parameters, statement)
+            except BaseException as exc:
+                self._reset()
+                err = translate(exc)
+                raise err from (None if err is exc else exc)
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Params]) -> Cursor:
-        """Run ``operation`` once per parameter set (one EXEC / one write each)."""
+        """Run ``operation`` once per parameter set (one EXEC / one write each).
+
+        There is no transaction: if one set fails, the error says how many sets
+        before it were already executed (and their writes sent).
+        """
         total = 0
-        for params in seq_of_parameters:
-            self.execute(operation, params)
+        for done, params in enumerate(seq_of_parameters):
+            try:
+                self.execute(operation, params)
+            except Error as exc:
+                if done:
+                    exc.message = (
+                        f"{exc.message} (parameter set {done + 1} failed; the {done} before it "
+                        "were already executed and their writes sent; there is no transaction "
+                        "to roll back)"
+                    )
+                    exc.args = (exc.message,)
+                raise
             total += max(self.rowcount, 0)
         self.rowcount = total
         self._reset_rows()
@@ -285,11 +405,10 @@ class Cursor:
         self.rowcount = len(rows)
         self._rows = iter(rows)
 
-    def _execute_sql(self, sql: str, params: Params) -> None:
+    def _execute_sql(self, sql: str, params: Params, statement: Statement) -> None:
         conn = self.connection
-        session = conn.session
         bindings = _adapt_params(params)
-        session.write_context = (
+        statement.write_context = (
             dml.check(sql, conn.catalog, bindings) if dml.is_dml(sql) else WriteContext()
         )
         cursor = conn.db.cursor()
@@ -299,11 +418,11 @@ class Cursor:
         events: list[direct.Event] | None = [] if not bindings and direct.candidate(sql) else None
         chosen: list[direct.DirectRead] = []
 
-        def trace(cur: apsw.Cursor, statement: str, _bindings: Any) -> bool:
+        def trace(cur: apsw.Cursor, statement_text: str, _bindings: Any) -> bool:
             if not cur.has_vdbe:
                 return True  # only a comment or whitespace
-            start = sql.find(statement)
-            rest = sql[start + len(statement) :] if start >= 0 else ""
+            start = sql.find(statement_text)
+            rest = sql[start + len(statement_text) :] if start >= 0 else ""
             if described or _LEADING_NOISE.sub("", rest):
                 # More than one statement: refuse before any of it runs, as sqlite3 does.
                 raise errors.ProgrammingError(
@@ -333,14 +452,10 @@ class Cursor:
                     raise
                 # APSW fails before Filter when a batched IN set is empty; no row
                 # has been produced (or written) yet, so plan again without batching.
-                session.batched_in = False
-                try:
-                    described.clear()
-                    cursor.execute(sql, bindings, can_cache=False)
-                finally:
-                    session.batched_in = True
+                statement.batched_in = False
+                described.clear()
+                cursor.execute(sql, bindings, can_cache=False)
         finally:
-            session.write_context = WriteContext()
             conn._authorizer.events = None
         desc = described[-1] if described else ()
         if desc:
@@ -348,22 +463,16 @@ class Cursor:
                 (name, decltype, None, None, None, None, True) for name, decltype in desc
             )
         if chosen:
-            self._direct = direct.DirectRows(session, chosen[0], conn._interrupted)
-            self._rows = self._stream(self._direct)
+            self._direct = direct.DirectRows(conn.session, chosen[0], statement)
+            self._rows = _rows_of(conn, statement, self._direct)
             return
         self._apsw = cursor
         if desc:
-            self._rows = self._stream_of = self._stream(cursor)
+            self._rows = _rows_of(conn, statement, cursor)
         else:
             self.rowcount = conn.db.total_changes() - before
             self._rows = None
-
-    def _stream(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-        try:
-            yield from rows
-        except Exception as exc:
-            err = translate(exc)
-            raise err from (None if err is exc else exc)
+            statement.close()
 
     # --- fetching ---------------------------------------------------------------
 
@@ -393,19 +502,22 @@ class Cursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         """All remaining rows."""
         rows = self._need_rows()
-        if self._direct is not None:  # rows come straight from the scanner
+        bulk: Any = self._direct.fetch_all if self._direct is not None else None
+        if bulk is None and self._apsw is not None and self._statement is not None:
+            bulk = self._apsw.fetchall  # no Python generator step per row
+        if bulk is None or self._statement is None:
+            return list(rows)
+        conn, statement = self.connection, self._statement
+        with conn._use(), _stepping(conn.session, statement):
             try:
-                return self._direct.fetch_all()
+                out: list[tuple[Any, ...]] = bulk()
             except Exception as exc:
                 err = translate(exc)
+                statement.close()
                 raise err from (None if err is exc else exc)
-        if self._apsw is not None and rows is self._stream_of:
-            try:
-                return list(self._apsw)  # the fast path: no Python generator per row
-            except Exception as exc:
-                err = translate(exc)
-                raise err from (None if err is exc else exc)
-        return list(rows)
+        statement.close()
+        self._rows = iter(())
+        return out
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return self
@@ -426,7 +538,10 @@ class Cursor:
 
     def close(self) -> None:
         """Close the cursor and stop any scan still running (rowcount stays readable)."""
-        self._reset_rows()
+        if self._closed:
+            return
+        with self.connection._lock:
+            self._reset_rows()
         self._closed = True
 
     def _check(self) -> None:
@@ -435,6 +550,7 @@ class Cursor:
         self.connection._check()
 
     def _reset_rows(self) -> None:
+        """Stop the current result: streams closed, requests and tasks gone."""
         if self._direct is not None:
             direct_rows, self._direct = self._direct, None
             direct_rows.close()
@@ -442,12 +558,28 @@ class Cursor:
             with contextlib.suppress(apsw.Error):
                 self._apsw.close(force=True)
             self._apsw = None
+        if self._statement is not None:
+            statement, self._statement = self._statement, None
+            statement.close()
         self._rows = None
 
     def _reset(self) -> None:
         self._reset_rows()
         self.description = None
         self.rowcount = -1
+
+    def __del__(self) -> None:
+        # A dropped half-read cursor stops its scan now (never during interpreter exit,
+        # and never while another thread is using the connection).
+        if self._statement is None or not loop.alive():
+            return
+        lock = self.connection._lock
+        if lock.acquire(blocking=False):
+            try:
+                with contextlib.suppress(Exception):
+                    self._reset_rows()
+            finally:
+                lock.release()
 
     def __enter__(self) -> Cursor:
         return self

@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import operator
 import re
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,11 +37,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from . import loop
-from .errors import OperationalError
+from .loop import anext_or_none
 from .planner import unconstrained_plan
 from .scan import Page, Row, bind_plan
 from .schema import Table
+from .statement import Statement
 
 if TYPE_CHECKING:
     from .session import Session
@@ -66,7 +65,7 @@ def candidate(sql: str) -> bool:
         return False
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
-    except SqlglotError:
+    except (SqlglotError, RecursionError):  # deep nesting: SQLite decides
         return False
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
         return False
@@ -156,17 +155,16 @@ def readable_whole(session: Session) -> dict[str, Table]:
 class DirectRows(Iterator[Row]):
     """The rows of a :class:`DirectRead`, streamed page by page from the scanner."""
 
-    def __init__(self, session: Session, read: DirectRead, interrupted: threading.Event) -> None:
+    def __init__(self, session: Session, read: DirectRead, statement: Statement) -> None:
         table = read.table
         mapping = session.provider.tables[table.name]
         plan = unconstrained_plan(mapping)
         bound = bind_plan(table, mapping, plan, ())
         self._session = session
         self._project = read.projector()
-        self._interrupted = interrupted
-        self._pages: AsyncIterator[Page] | None = session.scanner.scan(
-            table, plan, bound, len(table.columns)
-        ).__aiter__()
+        self._statement = statement
+        scan = session.scanner.scan(table, plan, bound, statement.prefetch)
+        self._pages: AsyncIterator[Page] | None = statement.opened(scan.__aiter__())
         self._page: Page = []
         self._i = 0
         # Like SQLite's first step inside execute(): the first page arrives (or fails) now.
@@ -179,10 +177,12 @@ class DirectRows(Iterator[Row]):
     def _next_page(self) -> Page | None:
         """The next non-empty page, or None at the end (the stream is then closed)."""
         while self._pages is not None:
-            if self._interrupted.is_set():
+            try:
+                self._statement.check()
+                page = self._statement.run(anext_or_none(self._pages))
+            except BaseException:
                 self.close()
-                raise OperationalError("the statement was cancelled")
-            page = loop.run(loop.anext_or_none(self._pages))
+                raise
             if page is None:
                 self._pages = None
                 return None
@@ -215,4 +215,4 @@ class DirectRows(Iterator[Row]):
         pages, self._pages = self._pages, None
         self._page, self._i = [], 0
         if pages is not None:
-            loop.close_stream(pages)
+            self._statement.close_stream(pages)

@@ -19,8 +19,8 @@ from sqlglot import exp
 
 from .errors import DatabaseError, NotSupportedError, ProgrammingError
 from .schema import Catalog, Procedure, Table
+from .statement import WriteContext
 from .validation import validate_inputs
-from .vtable import WriteContext
 
 _UNKNOWN = object()  # a VALUES cell whose value is only known when SQLite evaluates it
 
@@ -42,7 +42,7 @@ def check(sql: str, catalog: Catalog, params: Any = None) -> WriteContext:
     """
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
-    except sqlglot.errors.SqlglotError:
+    except (sqlglot.errors.SqlglotError, RecursionError):
         return WriteContext()  # let SQLite report the syntax error in its own words
     if len(statements) != 1:
         return WriteContext()

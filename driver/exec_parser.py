@@ -33,7 +33,7 @@ from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import ParseError
 from sqlglot.tokenizer_core import Token, TokenType
 
-from driver.errors import ProgrammingError
+from driver.errors import DataError, ProgrammingError
 
 __all__ = [
     "Argument",
@@ -477,7 +477,16 @@ def _procedure(tree: exp.Execute) -> tuple[str, str | None]:
     return table.this.this, schema.this if isinstance(schema, exp.Identifier) else None
 
 
+_MAX_DIGITS = 309  # no number SQLite can hold (64-bit integer or double) has more digits
+
+
 def _number(text: str) -> int | float:
+    digits = len(text.partition(".")[0].partition("e")[0].partition("E")[0])
+    if digits > _MAX_DIGITS:
+        raise DataError(
+            f"the number {text[:12]}… ({digits} digits) is out of range: SQLite's integers go "
+            f"up to {2**63 - 1} and its reals to about 1.8e308"
+        )
     if text.isdigit():
         return int(text)
     try:

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx
 import orjson
 import tenacity
@@ -124,6 +125,7 @@ class ApiClient:
         self._clients: list[httpx.AsyncClient] = []
         self._busy: list[int] = []  # requests in flight per pooled client
         self._slots: asyncio.Semaphore | None = None
+        self.in_flight = 0  # HTTP exchanges running now (tests: nothing left after a statement)
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r}, credentials={self.credentials!r})"
@@ -266,7 +268,7 @@ class ApiClient:
                 self.stats.requests += 1
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 log.debug("%s %s params=%s", method, url, params)
-                response = await client.request(method, target, data=data)
+                response = await self._exchange(client, method, target, data)
         except httpx.ConnectError as exc:
             # Nothing reached the server: safe to send again.
             raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
@@ -288,6 +290,46 @@ class ApiClient:
         if response.status_code >= 400:
             raise error_from_response(response, what, self._credential_hint())
         return response
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        target: httpx.URL,
+        data: dict[str, list[str]] | None,
+    ) -> httpx.Response:
+        """One request/response, run so that cancelling the caller never breaks the pool.
+
+        A plain ``task.cancel()`` that lands inside httpcore's connection-release
+        code leaves that connection checked out for ever (httpcore shields its
+        cleanup with an anyio scope, which does not stop native cancellation);
+        after a few abandoned scans the pool is exhausted.  So the exchange runs
+        in a task of its own under an anyio cancel scope: cancelling the caller
+        becomes ``scope.cancel()``, which httpcore's shields respect, and the
+        caller waits for the exchange to unwind before it re-raises.
+        """
+        scope = anyio.CancelScope()
+
+        async def exchange() -> httpx.Response:
+            self.in_flight += 1
+            try:
+                with scope:
+                    return await client.request(method, target, data=data)
+                raise asyncio.CancelledError  # the scope swallowed its own cancellation
+            finally:
+                self.in_flight -= 1
+
+        task = asyncio.ensure_future(exchange())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError as cancelled:
+            scope.cancel()
+            while not task.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the caller was cancelled, not failed
+            raise cancelled
 
     async def json(
         self,

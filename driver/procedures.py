@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import loop
 from .errors import OperationalError, ProgrammingError
 from .http import OutcomeUnknown
 from .planner import path_inputs
@@ -115,13 +116,14 @@ class ProcedureRunner:
         name_field = table.fields["FriendlyName"]
         found: list[str] = []
         query = [(table.filters["FriendlyName ="], value)]
-        async for items in self.requester.pages(parent, table, {}, query):
-            found.extend(
-                str(it.get(table.fields[str(spec["column"])]))
-                for it in items
-                if it.get(name_field) == value
-                and (not live or any(it.get(table.fields[c]) == s for c, s in live))
-            )
+        async with loop.closing(self.requester.pages(parent, table, {}, query)) as pages:
+            async for items in pages:
+                found.extend(
+                    str(it.get(table.fields[str(spec["column"])]))
+                    for it in items
+                    if it.get(name_field) == value
+                    and (not live or any(it.get(table.fields[c]) == s for c, s in live))
+                )
         if not found:
             raise ProgrammingError(
                 f"no live conference is named {value!r}; give its CF SID or the exact "

@@ -25,9 +25,11 @@ from collections.abc import (
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from . import loop
 from .planner import Plan, path_inputs
 from .requests import Requester
 from .schema import Catalog, Table, TableMapping
+from .statement import Prefetch
 from .values import NO_MATCH, api_param, comparable, date_bound, decoder
 
 # Items a scan may hold before the consumer takes them (about 8 full pages).
@@ -208,10 +210,6 @@ class Scanner:
         self.catalog = catalog
         self.requester = requester
         self.max_concurrency = max_concurrency
-        # Join prefetch (see prefetch_for): parent keys seen this statement, per child table,
-        # and the child lists already started for them.
-        self.hints: dict[str, dict[str, None]] = {}
-        self.prefetched: dict[tuple[Any, ...], dict[str, asyncio.Task[list[Page]]]] = {}
         self._parents = self._fanout_parents()
         self._makers: dict[str, RowMaker] = {}
 
@@ -235,25 +233,11 @@ class Scanner:
                 )
         return out
 
-    def statement_started(self) -> bool:
-        """Forget the previous statement's hints; True if prefetch tasks need cancelling."""
-        self.hints.clear()
-        return bool(self.prefetched)
-
-    async def cancel_prefetch(self) -> None:
-        """Cancel child lists a finished statement never asked for."""
-        tasks = [t for group in self.prefetched.values() for t in group.values()]
-        self.prefetched.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _record_hints(self, table: Table, rows: Page) -> None:
+    def _record_hints(self, table: Table, rows: Page, prefetch: Prefetch) -> None:
         for child, key, status, live in self._parents.get(table.name, ()):
             names = [c.name for c in table.columns]
             k, s = names.index(key), names.index(status)
-            keys = self.hints.setdefault(child, {})
+            keys = prefetch.hints.setdefault(child, {})
             for row in rows:
                 if row[s] in live:
                     keys[row[k]] = None
@@ -262,8 +246,13 @@ class Scanner:
         """The provider mapping of a table."""
         return self.requester.provider.tables[table]
 
-    async def scan(self, table: Table, plan: Plan, bound: Bound, width: int) -> AsyncIterator[Page]:
-        """Yield pages of rows for ``plan``; honours a pushed LIMIT/OFFSET."""
+    async def scan(
+        self, table: Table, plan: Plan, bound: Bound, prefetch: Prefetch
+    ) -> AsyncIterator[Page]:
+        """Yield pages of rows for ``plan``; honours a pushed LIMIT/OFFSET.
+
+        ``prefetch`` is the statement's join prefetch state.
+        """
         if bound.empty or plan.access == "impossible":
             return
         mapping = self.mapping(table.name)
@@ -276,7 +265,7 @@ class Scanner:
         page_size = None if remaining is None else remaining + skip
         # aclosing: when the consumer stops early, requests still running are
         # cancelled now, not whenever the abandoned generator is collected.
-        source = self._rows(table, mapping, plan, bound, page_size, make.rows)
+        source = self._rows(table, mapping, plan, bound, page_size, make.rows, prefetch)
         async with contextlib.aclosing(source) as pages:
             async for rows in pages:
                 if match is not None:
@@ -289,7 +278,7 @@ class Scanner:
                     remaining -= len(rows)
                 if rows:
                     if table.name in self._parents:
-                        self._record_hints(table, rows)
+                        self._record_hints(table, rows, prefetch)
                     yield rows
                 if remaining == 0:
                     return
@@ -302,6 +291,7 @@ class Scanner:
         bound: Bound,
         page_size: int | None,
         make: MakeRows,
+        prefetch: Prefetch,
     ) -> AsyncGenerator[Page, None]:
         """Pages of rows.  Each page becomes rows as soon as it arrives, inside the
         task that fetched it, so only rows (never parsed JSON) wait for SQLite."""
@@ -309,7 +299,7 @@ class Scanner:
             return self._fetches(table, mapping, bound, make)
         if plan.access == "fanout":
             return self._fanout(table, mapping, bound, page_size, make)
-        prefetched = self._prefetch_for(table, mapping, bound, page_size, make)
+        prefetched = self._prefetch_for(table, mapping, bound, page_size, make, prefetch)
         if prefetched is not None:
             return _replay(prefetched)
         streams = self._list_streams(table, mapping, bound, [{}], page_size)
@@ -322,6 +312,7 @@ class Scanner:
         bound: Bound,
         page_size: int | None,
         make: MakeRows,
+        prefetch: Prefetch,
     ) -> asyncio.Task[list[Page]] | None:
         """Serve a join's inner lookup from a concurrent prefetch, when one applies.
 
@@ -337,11 +328,11 @@ class Scanner:
         if slot is None:
             return None
         signature, into, key = slot
-        hinted = self.hints.get(table.name, {})
-        group = self.prefetched.get(signature, {})
+        hinted = prefetch.hints.get(table.name, {})
+        group = prefetch.started.get(signature, {})
         if key not in group and key not in hinted:
             return None
-        group = self.prefetched.setdefault(signature, group)
+        group = prefetch.started.setdefault(signature, group)
         if key not in group:
             queries = self._query_sets(bound)
             for k in hinted:
@@ -351,7 +342,9 @@ class Scanner:
             hinted.clear()
         return group.pop(key, None)
 
-    def ready(self, table: Table, plan: Plan, bound: Bound) -> list[Page] | None:
+    def ready(
+        self, table: Table, plan: Plan, bound: Bound, prefetch: Prefetch
+    ) -> list[Page] | None:
         """A join's inner lookup whose prefetch has already finished, or None.
 
         SQLite's thread calls this before starting a scan, to take finished
@@ -362,7 +355,7 @@ class Scanner:
         if plan.access != "list" or bound.empty or bound.limit is not None or bound.offset:
             return None
         slot = _prefetch_slot(table, self.mapping(table.name), bound, None)
-        group = self.prefetched.get(slot[0]) if slot else None
+        group = prefetch.started.get(slot[0]) if slot else None
         task = group.get(slot[2]) if group and slot else None
         if task is None or not task.done() or task.cancelled() or task.exception():
             return None  # not there yet, or failed: the scan waits for it or raises
@@ -373,7 +366,7 @@ class Scanner:
         pages = [page for page in pages if page]
         if table.name in self._parents:
             for page in pages:
-                self._record_hints(table, page)
+                self._record_hints(table, page, prefetch)
         return pages
 
     def _child_lists(
@@ -496,12 +489,13 @@ async def _replay(task: asyncio.Task[list[Page]]) -> AsyncGenerator[Page, None]:
 
 async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIterator[Page]:
     """Rows of each page; the parsed page is dropped before its rows are handed on."""
-    while True:
-        try:
-            rows = make(await pages.__anext__())
-        except StopAsyncIteration:
-            return
-        yield rows
+    async with loop.closing(pages):
+        while True:
+            try:
+                rows = make(await pages.__anext__())
+            except StopAsyncIteration:
+                return
+            yield rows
 
 
 async def _each(items: Iterable[T] | AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
@@ -591,7 +585,10 @@ async def merge(
     held = _Held(max_items)
 
     async def pump(stream: AsyncIterator[list[T]]) -> None:
-        pages = stream.__aiter__()
+        async with loop.closing(stream) as pages:
+            await pump_pages(pages)
+
+    async def pump_pages(pages: AsyncIterator[list[T]]) -> None:
         first = True
         try:
             while True:
@@ -665,10 +662,7 @@ async def merge(
                     buffered.release()
                     taken.set()  # the consumer came back for more: that stream may go on
     finally:
-        spawner.cancel()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(spawner, *tasks, return_exceptions=True)
+        await loop.cancel_and_wait([spawner, *tasks])
 
 
 def row_key(table: Table, row: Row) -> tuple[Any, ...]:

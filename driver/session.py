@@ -7,6 +7,7 @@ and runs procedure calls synchronously for callers on the SQLite side.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from .properties import Settings
 from .requests import Requester
 from .scan import Scanner
 from .schema import Catalog, Provider
-from .vtable import WriteContext
+from .statement import Statement
 
 
 def base_url(provider: Provider, settings: Settings) -> str:
@@ -73,22 +74,27 @@ class Session:
         self.requester = Requester(self.client, provider, str(account))
         self.scanner = Scanner(catalog, self.requester, int(settings["MaxConcurrency"]))
         self.runner = ProcedureRunner(catalog, self.requester)
-        self.write_context = WriteContext()
-        self.batched_in = True  # hand IN lists to Filter as one set (see dbapi._empty_in_set)
+        # The statement SQLite is stepping right now (set by the DB-API around each step).
+        self.current: Statement | None = None
+
+    def statement(self) -> Statement:
+        """The statement being stepped; a fresh one for SQL run on the apsw connection directly."""
+        return self.current if self.current is not None else Statement()
 
     def call_procedure(self, name: str, args: Mapping[str, object]) -> list[Row]:
         """Validate ``args`` (nothing is sent if they are bad), then run the procedure."""
         inputs = self.runner.validate(name, args)
-        return loop.run(self.runner.call(name, inputs))
+        return self.statement().run(self.runner.call(name, inputs))
 
     def note_rows(self, count: int) -> None:
         """Count rows streamed (progress display)."""
         self.client.stats.rows += count
 
     def close(self) -> None:
-        """Cancel leftover join prefetches and release pooled HTTP connections."""
-        loop.run(self.scanner.cancel_prefetch())
-        loop.run(self.client.aclose())
+        """Release pooled HTTP connections (never waits on a stopped loop)."""
+        if loop.alive():
+            with contextlib.suppress(loop.LoopStopped):
+                loop.run(self.client.aclose())
 
     def __repr__(self) -> str:
         return f"Session(provider={self.provider.name!r}, settings={self.settings!r})"

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import apsw
 
-from . import loop
 from .errors import Error, ProgrammingError
+from .loop import anext_or_none
 from .planner import Plan, best_index
 from .scan import Page, Row, bind_plan, row_key
 from .schema import Column, Table
+from .statement import Statement
 
 if TYPE_CHECKING:
     from .session import Session
@@ -35,13 +36,6 @@ def rowid_for(key: Sequence[Any]) -> int:
     """A stable 63-bit rowid derived from a row's key."""
     digest = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-@dataclass
-class WriteContext:
-    """What the DB-API learned about the running DML statement before SQLite ran it."""
-
-    set_columns: tuple[str, ...] | None = None
 
 
 class Module:
@@ -77,7 +71,8 @@ class VTable:
     # --- planning and reading ---------------------------------------------------
 
     def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
-        return best_index(self.table, self.mapping, info, batched_in=self.session.batched_in)
+        batched_in = self.session.statement().batched_in
+        return best_index(self.table, self.mapping, info, batched_in=batched_in)
 
     def Open(self) -> Cursor:
         return Cursor(self)
@@ -105,7 +100,7 @@ class VTable:
         proc = self._proc(self.table.update, "UPDATE")
         old = self._rows_by_id.get(rowid)
         new = dict(zip((c.name for c in self.columns), fields, strict=True))
-        set_columns = self.session.write_context.set_columns
+        set_columns = self.session.statement().write_context.set_columns
         if set_columns is None:  # the statement could not be pre-parsed: compare rows
             if old is None:
                 raise ProgrammingError(
@@ -187,6 +182,7 @@ class Cursor:
         self.table = vtable.table
         self.width = len(vtable.columns)
         self._pages: AsyncIterator[Page] | None = None
+        self._statement: Statement | None = None
         self._ready: list[Page] = []  # pages already at hand (see Scanner.ready)
         self._page: Page = []
         self._i = 0
@@ -201,13 +197,16 @@ class Cursor:
                 f"WHERE {plan.missing[0]} = '...' (or IN (...), or join on it)"
             )
         session = self.vtable.session
+        statement = self._statement = session.statement()
+        statement.check()
         bound = bind_plan(self.table, self.vtable.mapping, plan, constraintargs)
         self._page, self._i = [], 0
-        ready = session.scanner.ready(self.table, plan, bound)
+        ready = session.scanner.ready(self.table, plan, bound, statement.prefetch)
         if ready is not None:  # a join's inner lookup, already prefetched
             self._ready = ready
         else:
-            self._pages = session.scanner.scan(self.table, plan, bound, self.width).__aiter__()
+            scan = session.scanner.scan(self.table, plan, bound, statement.prefetch)
+            self._pages = statement.opened(scan.__aiter__())
         self._advance_page()
 
     def _advance_page(self) -> None:
@@ -215,8 +214,8 @@ class Cursor:
             if self._ready:
                 page: Page | None = self._ready.pop(0)
             else:
-                assert self._pages is not None
-                page = loop.run(loop.anext_or_none(self._pages))
+                assert self._pages is not None and self._statement is not None
+                page = self._statement.run(anext_or_none(self._pages))
             if page is None:
                 self._pages = None
                 break
@@ -255,6 +254,6 @@ class Cursor:
 
     def _close_stream(self) -> None:
         self._ready = []
-        if self._pages is not None:
+        if self._pages is not None and self._statement is not None:
             pages, self._pages = self._pages, None
-            loop.close_stream(pages)
+            self._statement.close_stream(pages)

@@ -597,7 +597,7 @@ def test_update_without_preparse_sends_only_changed_columns(
     conn: driver.Connection, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from driver import dbapi
-    from driver.vtable import WriteContext
+    from driver.statement import WriteContext
 
     sid = str(emu.create_conference("fallback", "in-progress")["sid"])
     emu.add_participant(sid, label="solo")
