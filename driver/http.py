@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,6 +126,7 @@ class ApiClient:
         self._clients: list[httpx.AsyncClient] = []
         self._busy: list[int] = []  # requests in flight per pooled client
         self._slots: asyncio.Semaphore | None = None
+        self._origin = _origin(httpx.URL(self.base_url))
         self.in_flight = 0  # HTTP exchanges running now (tests: nothing left after a statement)
 
     def __repr__(self) -> str:
@@ -188,6 +190,7 @@ class ApiClient:
         error messages (e.g. "list Conferences").
         """
         mutating = method.upper() not in ("GET", "HEAD")
+        target = self._absolute(url, params, what)
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
             wait=_WaitRetryAfter(self.retry_budget),
@@ -201,7 +204,7 @@ class ApiClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, url, params, form, mutating, what)
+                    return await self._send_once(method, target, form, mutating, what)
         except _Retryable as exc:
             throttled = exc.retry_after is not None or "429" in exc.reason
             advice = (
@@ -209,9 +212,13 @@ class ApiClient:
                 if throttled
                 else "Check BaseUrl (or Region/Edge) and the network, or try again later."
             )
+            tried = (
+                "not retried (RetryBudget=0)"
+                if self.retry_budget <= 0
+                else f"still failing after retrying for up to {self.retry_budget:g} s (RetryBudget)"
+            )
             raise OperationalError(
-                f"{what}: {exc.reason}; still failing after retrying for up to "
-                f"{self.retry_budget:g} s (RetryBudget). {advice}",
+                f"{what}: {exc.reason}; {tried}. {advice}",
                 status=429 if throttled else None,
                 code=20429 if throttled else None,
             ) from None
@@ -246,34 +253,59 @@ class ApiClient:
             finally:
                 busy[pool] -= 1
 
-    def _absolute(self, url: str, params: Sequence[tuple[str, str]] | None) -> httpx.URL:
-        """The request URL, built once (httpx would parse a relative one three times)."""
+    def _absolute(self, url: str, params: Sequence[tuple[str, str]] | None, what: str) -> httpx.URL:
+        """The request URL, built once (httpx would parse a relative one three times).
+
+        An absolute URL (a provider's next-page link) must be on the base URL's
+        origin: credentials are never sent anywhere else.
+        """
         full = url if "://" in url else f"{self.base_url}/{url.lstrip('/')}"
-        # Only with parameters: URL(..., params=None) would drop a query already in ``url``.
-        return httpx.URL(full, params=list(params)) if params else httpx.URL(full)
+        try:
+            # Only with parameters: URL(..., params=None) would drop a query already in ``url``.
+            target = httpx.URL(full, params=list(params)) if params else httpx.URL(full)
+        except httpx.InvalidURL as exc:
+            raise DataError(
+                f"{what}: the request cannot be built ({exc}); a value is too long or "
+                "malformed for a URL"
+            ) from None
+        if "://" in url and _origin(target) != self._origin:
+            raise OperationalError(
+                f"{what}: the provider's next-page link points at another origin "
+                f"({target.scheme}://{target.host}:{target.port or ''}); confsql does not send "
+                "credentials there, so the scan stopped. Check BaseUrl (a proxy may rewrite links)."
+            )
+        return target
 
     async def _send_once(
         self,
         method: str,
-        url: str,
-        params: Sequence[tuple[str, str]] | None,
+        target: httpx.URL,
         form: Sequence[tuple[str, str]] | None,
         mutating: bool,
         what: str,
     ) -> httpx.Response:
-        target = self._absolute(url, params)
         data = _form(form) if form is not None else None
         try:
             async with self._client() as client:
                 self.stats.requests += 1
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
-                log.debug("%s %s params=%s", method, url, params)
+                log.debug("%s %s", method, target)
                 response = await self._exchange(client, method, target, data)
         except httpx.ConnectError as exc:
+            if _unknown_host(exc):  # retrying a name that does not exist only wastes time
+                raise OperationalError(
+                    f"{what}: the host {target.host!r} is unknown (DNS lookup failed); check "
+                    "BaseUrl, or Region and Edge"
+                ) from None
             # Nothing reached the server: safe to send again.
             raise _Retryable(f"could not connect to {self.base_url} ({_reason(exc)})") from exc
+        except httpx.PoolTimeout as exc:
+            raise OperationalError(
+                f"{what}: no free connection in confsql's own HTTP pool after {self.timeout:g} s "
+                "(a local limit, not the network or the provider); nothing was sent"
+            ) from exc
         except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            if isinstance(exc, httpx.ConnectTimeout):
                 raise _Retryable(f"timed out connecting to {self.base_url}") from exc
             raise _unknown_outcome(what, mutating, f"timed out after {self.timeout:g} s") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -288,7 +320,7 @@ class ApiClient:
         if response.status_code == 429:
             raise _Retryable("the provider answered 429 Too Many Requests", _retry_after(response))
         if response.status_code >= 400:
-            raise error_from_response(response, what, self._credential_hint())
+            raise error_from_response(response, what, self._credential_hint(), mutating)
         return response
 
     async def _exchange(
@@ -339,8 +371,14 @@ class ApiClient:
         params: Sequence[tuple[str, str]] | None = None,
         form: Sequence[tuple[str, str]] | None = None,
         what: str = "",
+        expect: int = 200,
     ) -> dict[str, Any] | None:
-        """Like :meth:`request` but decode a JSON object body (``None`` for 204).
+        """Send a request and decode its JSON object body (``None`` when ``expect`` is 204).
+
+        Anything but the documented success status ``expect`` with a JSON object
+        body is an error, never an empty answer: a 3xx, a 2xx without a body or
+        with a body that is not an object.  For a write it is an unknown outcome
+        (:class:`OutcomeUnknown`), since the provider may have acted on it.
 
         With ``CacheTtl`` > 0, GET answers are reused for that many seconds
         (keyed by URL and query; one cache per connection, hence per credentials).
@@ -356,17 +394,27 @@ class ApiClient:
         if not is_get:
             self._cache.clear()
         response = await self.request(method, url, params=params, form=form, what=what)
-        if response.status_code == 204 or not response.content:
+        status = response.status_code
+        mutating = not is_get
+        if expect == 204 and status == 204:
             return None
+        if status != expect or not response.content:
+            got = f"{status} {response.reason_phrase}".strip()
+            wanted = f"{expect}" + (" with a JSON body" if expect != 204 else "")
+            empty = " with an empty body" if not response.content else ""
+            raise _odd_answer(
+                what, mutating, f"the provider answered {got}{empty} where {wanted} was expected"
+            )
         try:
             body = orjson.loads(response.content)
-        except ValueError as exc:
-            raise OperationalError(
-                f"{what}: the provider answered {response.status_code} with a body that "
-                "is not JSON; check BaseUrl points at the provider's REST API"
-            ) from exc
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
-            raise OperationalError(f"{what}: expected a JSON object from the provider")
+            raise _odd_answer(
+                what,
+                mutating,
+                f"the provider answered {status} with a body that is not a JSON object",
+            )
         if is_get and self.cache_ttl > 0:
             self._cache[key] = (time.monotonic() + self.cache_ttl, body)
         return body
@@ -396,6 +444,34 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default)
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """Whether a connect failure was a DNS answer that the name does not exist."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _odd_answer(what: str, mutating: bool, reason: str) -> OperationalError:
+    """An answer that is not the documented success: unknown outcome for a write."""
+    if mutating:
+        return OutcomeUnknown(
+            f"{what}: {reason}. The request was sent and may or may not have been carried "
+            "out; it was NOT retried. Check the current state before trying again."
+        )
+    return OperationalError(
+        f"{what}: {reason}; the answer was not used (results are never silently short). "
+        "Check BaseUrl points at the provider's REST API."
+    )
+
+
 def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError:
     if mutating:
         return OutcomeUnknown(
@@ -406,7 +482,9 @@ def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError
     return OperationalError(f"{what}: {reason}. Try again, or raise the Timeout property.")
 
 
-def error_from_response(response: httpx.Response, what: str, credential_hint: str = "") -> Error:
+def error_from_response(
+    response: httpx.Response, what: str, credential_hint: str = "", mutating: bool = False
+) -> Error:
     """Map a provider error response to a PEP 249 exception with status/code/message."""
     status = response.status_code
     code: int | None = None
@@ -435,6 +513,16 @@ def error_from_response(response: httpx.Response, what: str, credential_hint: st
         cls = IntegrityError
     elif status in (400, 422):
         cls = DataError
+    elif status >= 500 and mutating:
+        # Advising a retry would invite a duplicate: the provider may have acted first.
+        return OutcomeUnknown(
+            f"{detail}. The provider failed while handling the request, so it may or may "
+            "not have been carried out; it was NOT retried. Check the current state before "
+            "trying again.",
+            status=status,
+            code=code,
+            more_info=more_info,
+        )
     elif status >= 500:
         cls = OperationalError
         detail += ". The provider failed; try again later."

@@ -146,13 +146,26 @@ def run(coro: Coroutine[Any, Any, T], waiters: set[Waiter] | None = None) -> T:
         if not waiter.wait():
             raise LoopStopped("confsql's I/O thread has stopped (the interpreter is exiting)")
         return waiter.outcome()  # type: ignore[no-any-return]
-    except BaseException:
+    except BaseException as exc:
         waiter.cancel()
-        waiter.wait(UNWIND_TIMEOUT)
+        if waiter.wait(UNWIND_TIMEOUT):
+            _note_outcome(exc, waiter)
         raise
     finally:
         if waiters is not None:
             waiters.discard(waiter)
+
+
+def _note_outcome(exc: BaseException, waiter: Waiter) -> None:
+    """If the abandoned coroutine ended with its own error (e.g. "a write may have been
+    carried out"), keep its message on the exception the caller sees (Ctrl-C)."""
+    try:
+        waiter.outcome()
+    except Cancelled:
+        return
+    except Exception as ended:
+        if ended is not exc:
+            exc.add_note(f"confsql: {ended}")
 
 
 def cancel_all(waiters: set[Waiter]) -> None:

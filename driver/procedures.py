@@ -8,6 +8,7 @@ the same path.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -70,18 +71,20 @@ class ProcedureRunner:
                 self.requester.url(mapping.path, path),
                 form=form if mapping.method != "DELETE" else None,
                 what=what,
+                expect=mapping.success,
             )
+            row = self._result_row(proc, mapping, body, values)
         except OutcomeUnknown as exc:
             _append(exc, self._check_hint(proc, values))
             raise
-        except OperationalError as exc:
-            if exc.status is not None and exc.status >= 500:  # the provider failed midway
-                _append(
-                    exc,
-                    f"It may or may not have been carried out. {self._check_hint(proc, values)}",
-                )
-            raise
-        return [self._result_row(proc, mapping, body, values)]
+        except asyncio.CancelledError:
+            # Cancelled (interrupt, close, Ctrl-C) while the request may already have been
+            # sent: report that, rather than a plain cancellation, to the waiting thread.
+            raise OutcomeUnknown(
+                f"{proc.name}: cancelled while its request was in flight; it may or may not "
+                f"have been carried out and was NOT retried. {self._check_hint(proc, values)}"
+            ) from None
+        return [row]
 
     def _result_row(
         self,
@@ -91,8 +94,18 @@ class ProcedureRunner:
         values: Mapping[str, object],
     ) -> Row:
         fields: Mapping[str, str] = mapping.results
+        required = list(fields.values())
         if not fields and proc.results_table:
             fields = self.provider.tables[proc.results_table].fields
+            table = self.catalog.tables[proc.results_table]
+            required = [fields[c.name] for c in table.keys if c.name in fields]
+        missing = [f for f in required if body is not None and f not in body]
+        if missing:  # not the documented answer: whether it took effect is unknown
+            raise OutcomeUnknown(
+                f"{proc.name}: the provider's answer lacks {', '.join(missing)}, so it is not "
+                "the documented success; the request may or may not have been carried out "
+                "and was NOT retried."
+            )
         row = []
         for result in proc.results:
             if body is not None and result.name in fields:

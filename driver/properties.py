@@ -11,12 +11,15 @@ error, so a typo is never silently ignored.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from . import dsn as dsn_syntax
 from .errors import ProgrammingError
 from .schema import Catalog
 
@@ -32,6 +35,35 @@ class Property:
     env: str | None = None
     secret: bool = False
     minimum: float | None = None
+    maximum: float | None = None
+    check: Callable[[str], str | None] | None = None  # text -> problem, or None if fine
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def dns_label(text: str) -> str | None:
+    """Problem with a host-name part (Region, Edge), or None."""
+    if _DNS_LABEL.fullmatch(text):
+        return None
+    return "must be a single lowercase host-name label (letters, digits and '-'), e.g. ie1"
+
+
+def http_url(text: str) -> str | None:
+    """Problem with a root URL (BaseUrl), or None."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host, e.g. https://api.example.com"
+    if parts.username or parts.password:
+        return "must not carry credentials (user:password@); use the credential properties"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment"
+    del port
+    return None
 
 
 PROPERTIES: tuple[Property, ...] = (
@@ -70,18 +102,38 @@ PROPERTIES: tuple[Property, ...] = (
         None,
         "Twilio Region (e.g. ie1, au1): selects api.{edge}.{region}.twilio.com.",
         env="TWILIO_REGION",
+        check=dns_label,
     ),
-    Property("Edge", str, None, "Twilio Edge location (e.g. dublin, sydney).", env="TWILIO_EDGE"),
     Property(
-        "BaseUrl", str, None, "Override the API root URL (tests, proxies, a self-run emulator)."
+        "Edge",
+        str,
+        None,
+        "Twilio Edge location (e.g. dublin, sydney).",
+        env="TWILIO_EDGE",
+        check=dns_label,
     ),
-    Property("Timeout", float, 30.0, "Seconds to wait for each HTTP request.", minimum=0.001),
+    Property(
+        "BaseUrl",
+        str,
+        None,
+        "Override the API root URL (tests, proxies, a self-run emulator).",
+        check=http_url,
+    ),
+    Property(
+        "Timeout",
+        float,
+        30.0,
+        "Seconds to wait for each HTTP request.",
+        minimum=0.001,
+        maximum=3600,
+    ),
     Property(
         "MaxConcurrency",
         int,
         16,
         "Most HTTP requests in flight at once; 1 means strictly sequential.",
         minimum=1,
+        maximum=256,
     ),
     Property(
         "RetryBudget",
@@ -90,6 +142,7 @@ PROPERTIES: tuple[Property, ...] = (
         "Most seconds spent re-sending requests the provider provably did not process "
         "(429 Too Many Requests, connection refused); 0 turns retrying off.",
         minimum=0,
+        maximum=3600,
     ),
     Property(
         "CacheTtl",
@@ -97,30 +150,34 @@ PROPERTIES: tuple[Property, ...] = (
         0.0,
         "Seconds to reuse identical GET responses within a connection; 0 turns the cache off.",
         minimum=0,
+        maximum=86400,
     ),
 )
 
-_BY_KEY = {p.name.lower(): p for p in PROPERTIES}
+_BY_KEY = {p.name.lower(): p for p in PROPERTIES}  # normalised name -> property
 
 
-def _norm(key: str) -> str:
-    return key.replace("_", "").replace("-", "").strip().lower()
+MAX_DSN_LENGTH = 65536
 
 
 def parse_dsn(dsn: str) -> dict[str, str]:
-    """Split ``Key=Value;Key=Value`` (values may be wrapped in {braces} to hold ';')."""
-    out: dict[str, str] = {}
-    for match in re.finditer(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|[^;]*)\s*(?:;|$)", dsn):
-        key, value = match.group(1), match.group(2).strip()
-        if value.startswith("{") and value.endswith("}"):
-            value = value[1:-1]
-        out[key] = value
-    leftover = re.sub(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|[^;]*)\s*(?:;|$)", "", dsn).strip(" ;")
-    if leftover:
+    """``Key=Value;...`` as a dict keyed as written; duplicate keys are an error."""
+    if len(dsn) > MAX_DSN_LENGTH:
         raise ProgrammingError(
-            f"connection string: cannot read {leftover[:40]!r}; "
-            "use Key=Value pairs separated by ';'"
+            f"connection string: {len(dsn)} characters is too long (at most {MAX_DSN_LENGTH})"
         )
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for pair in dsn_syntax.split(dsn, known=_BY_KEY):
+        norm = dsn_syntax.normalise(pair.key)
+        if norm in seen:
+            name = _BY_KEY[norm].name if norm in _BY_KEY else pair.key
+            raise ProgrammingError(
+                f"connection string: {name} is given twice (at position {pair.position + 1}); "
+                "give each property once"
+            )
+        seen[norm] = pair.key
+        out[pair.key] = pair.value
     return out
 
 
@@ -148,16 +205,24 @@ def resolve(
     """Merge DSN, keywords and environment into validated settings."""
     env = os.environ if environ is None else environ
     given: dict[str, Any] = {}
-    for source in (parse_dsn(dsn) if dsn else {}, kwargs):
+    origin: dict[str, str] = {}  # property -> where its value came from (for messages)
+    for where, source in (
+        ("the connection string", parse_dsn(dsn) if dsn else {}),
+        (
+            "the keyword arguments",
+            kwargs,
+        ),
+    ):
         for key, value in source.items():
-            prop = _BY_KEY.get(_norm(key))
+            prop = _BY_KEY.get(dsn_syntax.normalise(str(key)))
             if prop is None:
-                close = difflib.get_close_matches(_norm(key), list(_BY_KEY), n=1)
-                hint = f"; did you mean {_BY_KEY[close[0]].name}?" if close else ""
-                known = ", ".join(p.name for p in PROPERTIES)
+                raise ProgrammingError(_unknown(str(key)))
+            if prop.name in origin:
                 raise ProgrammingError(
-                    f"unknown connection property {key!r}{hint} (known: {known})"
+                    f"connection property {prop.name} is given twice (in {origin[prop.name]} "
+                    f"and in {where}); give it once"
                 )
+            origin[prop.name] = where
             if value is not None:
                 given[prop.name] = value
     provider_name = str(given.get("Provider", "Twilio"))
@@ -168,35 +233,71 @@ def resolve(
         )
     values: dict[str, Any] = {"Provider": provider.name}
     sandbox = provider.name == "Sandbox"
+    from_env: dict[str, str] = {}
     for prop in PROPERTIES[1:]:
         raw = given.get(prop.name)
         if raw is None and prop.env and not sandbox:
             raw = env.get(prop.env) or None
-        values[prop.name] = prop.default if raw is None else _convert(prop, raw)
+            if raw is not None:
+                from_env[prop.name] = prop.env
+        values[prop.name] = prop.default if raw is None else _convert(prop, raw, from_env)
     if not sandbox:
-        _check_credentials(values, provider.account_sid_pattern)
+        _check_credentials(values, provider.account_sid_pattern, from_env)
     return Settings(values)
 
 
-def _convert(prop: Property, raw: Any) -> Any:
+def _unknown(key: str) -> str:
+    """The message for an unknown property; the key is quoted only if it is a plain name."""
+    known = ", ".join(p.name for p in PROPERTIES)
+    norm = dsn_syntax.normalise(key)
+    close = difflib.get_close_matches(norm, list(_BY_KEY), n=1)
+    hint = f"; did you mean {_BY_KEY[close[0]].name}?" if close else ""
+    shown = repr(key) if _PLAIN_KEY.fullmatch(key) else "(a key that is not a plain name)"
+    return f"unknown connection property {shown}{hint} (known: {known})"
+
+
+# A key that is safe to echo: a short name, not a run of hex digits (a mistyped secret).
+_PLAIN_KEY = re.compile(r"(?![0-9a-fA-F]{12,}$)[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
+def _convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
+    label = _label(prop.name, from_env)
     if prop.kind is str:
-        return str(raw).strip()
+        if not isinstance(raw, str):
+            raise ProgrammingError(f"{label} must be text, not {type(raw).__name__}")
+        text = raw.strip()
+        problem = prop.check(text) if prop.check and text else None
+        if problem:
+            raise ProgrammingError(f"{label} {problem}")
+        return text
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ProgrammingError(f"{label} must be a number, not {type(raw).__name__}")
     try:
-        number = prop.kind(raw)
-    except (TypeError, ValueError):
-        raise ProgrammingError(
-            f"connection property {prop.name} must be a number, not {str(raw)[:20]!r}"
-        ) from None
-    if prop.kind is int and float(raw) != number:
-        raise ProgrammingError(f"connection property {prop.name} must be a whole number")
-    if prop.minimum is not None and number < prop.minimum:
-        raise ProgrammingError(
-            f"connection property {prop.name} must be at least {prop.minimum:g}, not {number}"
-        )
-    return number
+        number = float(raw)
+    except ValueError:
+        shown = "" if prop.secret else f", not {str(raw)[:20]!r}"
+        raise ProgrammingError(f"{label} must be a number{shown}") from None
+    if not math.isfinite(number):
+        raise ProgrammingError(f"{label} must be a finite number, not {number}")
+    if prop.kind is int and not number.is_integer():
+        raise ProgrammingError(f"{label} must be a whole number, not {number:g}")
+    low, high = prop.minimum, prop.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        span = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ProgrammingError(f"{label} must be {span}, not {number:g}")
+    return int(number) if prop.kind is int else number
 
 
-def _check_credentials(values: dict[str, Any], pattern: str | None) -> None:
+def _label(name: str, from_env: Mapping[str, str]) -> str:
+    """How to name a property in a message: by its environment variable if it came from one."""
+    if name in from_env:
+        return f"{name} (from the environment variable {from_env[name]})"
+    return f"connection property {name}"
+
+
+def _check_credentials(
+    values: dict[str, Any], pattern: str | None, from_env: Mapping[str, str]
+) -> None:
     sid = values.get("AccountSid")
     if not sid:
         raise ProgrammingError(
@@ -206,8 +307,9 @@ def _check_credentials(values: dict[str, Any], pattern: str | None) -> None:
             "connect with Provider=Sandbox."
         )
     if pattern and not re.match(pattern, sid):
+        where = f"{from_env['AccountSid']}=" if "AccountSid" in from_env else "AccountSid "
         raise ProgrammingError(
-            f"AccountSid {sid[:40]!r} is not an account SID (AC followed by 32 hex digits)"
+            f"{where}{sid[:40]!r} is not an account SID (AC followed by 32 hex digits)"
         )
     has_token = bool(values.get("AuthToken"))
     has_key = bool(values.get("ApiKey")) or bool(values.get("ApiSecret"))

@@ -75,8 +75,7 @@ class Requester:
                 if exc.status == 404 and query is not None and path_values:
                     return
                 raise
-            if body is None:
-                return
+            assert body is not None  # json() raises unless the answer is a JSON object
             items = body.get(mapping.items)
             if not isinstance(items, list):
                 raise OperationalError(

@@ -128,6 +128,7 @@ class ProcedureMapping:
     results: Mapping[str, str] = field(default_factory=dict)
     creates: bool = False
     resolve_conference: tuple[str, ...] = ()
+    success: int = 200  # the documented success status (204: no body)
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,7 @@ def _provider(path: Path) -> Provider:
             results=dict(p.get("results", {})),
             creates=bool(p.get("creates", False)),
             resolve_conference=tuple(p.get("resolve_conference", ())),
+            success=int(p.get("success", 204 if p["method"] == "DELETE" else 200)),
         )
         for name, p in raw.get("procedures", {}).items()
     }
