@@ -371,6 +371,7 @@ def test_errors_point_at_dot_commands(shell: Any, account: list[str]) -> None:
         ".schema Participant",
         ".describe addparticipant",
         ".describe Nothing",
+        ".schema SYS_TABLES",
     )
     assert done.returncode == 1
     errors = [line.split(": Error: ", 1)[-1] for line in done.stderr.splitlines()]
@@ -390,6 +391,8 @@ def test_errors_point_at_dot_commands(shell: Any, account: list[str]) -> None:
         "(.tables and .procedures list what this connection has)",
         "no table or procedure named 'Nothing' "
         "(.tables and .procedures list what this connection has)",
+        "sys_tables is a catalog view with columns TableName, Description, IsUpdatable; "
+        "query it: SELECT * FROM sys_tables",
     ]
 
 

@@ -453,10 +453,17 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         return proc if proc and proc.name in self.conn.provider.procedures else None
 
     def _not_found(self, name: str) -> Exception:
+        view = next((v for v in SYS_VIEWS if v.lower() == name.lower()), None)
+        if view is not None:
+            error: Exception = self.Error(
+                f"{view} is a catalog view with columns {', '.join(SYS_VIEWS[view])}; "
+                f"query it: SELECT * FROM {view}"
+            )
+            return error
         known = {n.lower(): n for n in (*self._table_names(), *self._procedure_names())}
         close = difflib.get_close_matches(name.lower(), list(known), n=1)
         hint = f"; did you mean {known[close[0]]}?" if close else ""
-        error: Exception = self.Error(
+        error = self.Error(
             f"no table or procedure named {name!r}{hint} "
             "(.tables and .procedures list what this connection has)"
         )

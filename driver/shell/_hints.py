@@ -3,7 +3,8 @@
 Through the DB-API an error points at a runnable query on the ``sys_*``
 catalog views, e.g. ``to list its inputs: SELECT ... FROM
 sys_procedureparameters WHERE ProcedureName = 'AddParticipants' ...``.  At the
-shell's prompt the dot-command that shows the same is shorter to type.
+shell's prompt the dot-command that shows the same is shorter to type.  Only
+hints are rewritten: a query followed by "lists ...", or the inputs query.
 
 >>> for_shell("no such table: X (SELECT TableName FROM sys_tables lists the tables)")
 'no such table: X (.tables lists the tables)'
@@ -22,8 +23,8 @@ _REWRITES = (
         ),
         r".describe \1",
     ),
-    (re.compile(_QUERY + r"sys_procedures\b"), ".procedures"),
-    (re.compile(_QUERY + r"sys_tables\b"), ".tables"),
+    (re.compile(_QUERY + r"sys_procedures(?= lists )"), ".procedures"),
+    (re.compile(_QUERY + r"sys_tables(?= lists )"), ".tables"),
 )
 
 
