@@ -28,8 +28,8 @@ examples:
 
 Credentials may also come from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY / TWILIO_API_SECRET).  An EXEC ends at ';' or at the end of its
-line (a line ending in ',' or inside parentheses or a string goes on); other
-statements end at ';'.
+line (a line ending in ',' or '=', or inside parentheses or a string, goes on);
+other statements end at ';'.
 exit status: 0 ok, 1 a statement failed, 2 usage or connection error.
 """
 
