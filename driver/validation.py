@@ -391,16 +391,18 @@ def _inputs_query(proc: Procedure) -> str:
 
 
 def _unknown_message(proc: Procedure, unknown: list[str]) -> str:
+    """``AddParticipants: unknown inputs: 'Too' (did you mean 'To'?), 'Zzz'; ...``."""
     by_lower = {i.name.lower(): i.name for i in proc.inputs}
     parts = []
     for written in unknown:
         bare = written.lstrip("@")
         close = difflib.get_close_matches(bare.lower(), list(by_lower), n=1)
-        hint = f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
         parts.append(f"{bare!r}{hint}")
     noun = "input" if len(parts) == 1 else "inputs"
     return (
-        f"{proc.name} has no {noun} {', '.join(parts)} (to list its inputs: {_inputs_query(proc)})"
+        f"{proc.name}: unknown {noun}: {', '.join(parts)}; "
+        f"to list its inputs: {_inputs_query(proc)}"
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from driver.emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, EmulatorServer
+from driver.shell._secrets import dsn_secrets, hide_fragments, mask_dsn
 from driver.shell._split import split
 
 pytestmark = pytest.mark.timeout(30)
@@ -103,6 +104,30 @@ def test_split_statements_exec_lines_strings_and_comments() -> None:
     ]
 
 
+def test_split_exec_goes_on_after_comma_equals_parenthesis_or_quote() -> None:
+    text = (
+        "EXEC A @a = 1,\n  @b = 2\n"
+        "EXEC B b = 1, -- a comment after the comma\n  c = 2\n"
+        "EXEC C c =\n  'x'\n"
+        "EXEC D d = (1,\n2)\n"
+        "EXEC E e = 'it''s\nlong'\n"
+        "EXEC F f = 1\n"
+        "EXEC G g = 'a,', h = ')'\n"
+        "EXEC H h = 1,"
+    )
+    got = [(s.text, s.line) for s in split(text)]
+    assert got == [
+        ("EXEC A @a = 1,\n  @b = 2", 1),
+        ("EXEC B b = 1, -- a comment after the comma\n  c = 2", 3),
+        ("EXEC C c =\n  'x'", 5),
+        ("EXEC D d = (1,\n2)", 7),
+        ("EXEC E e = 'it''s\nlong'", 9),
+        ("EXEC F f = 1", 11),
+        ("EXEC G g = 'a,', h = ')'", 12),
+        ("EXEC H h = 1,", 13),  # at the end of input: runs, and its error names line 13
+    ]
+
+
 def test_split_keeps_trigger_bodies_whole() -> None:
     text = "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; SELECT 2; END;\nSELECT 3;"
     assert [s.text for s in split(text)] == [
@@ -164,6 +189,40 @@ def test_exec_without_semicolon_runs_and_reports_its_line(shell: Any, account: l
     assert re.search(
         r"<stdin>:4: ProgrammingError: .*missing required inputs From, To", done.stderr
     )
+
+
+CONTINUED = """\
+EXEC AddParticipants ConferenceSid = 'Lobby',
+  From = '+15005550006',
+  To = '+15005550001', Label = 'first'
+EXEC AddParticipants ConferenceSid = 'Lobby', Label = 'two
+lines', From = '+15005550006', To = '+15005550001'
+SELECT Label FROM Participants WHERE Label IN ('first', 'two
+lines') ORDER BY Label;
+EXEC AddParticipants ConferenceSid = 'Lobby', To = (
+  '+15005550001'), From = '+15005550006'
+"""
+
+
+@pytest.mark.parametrize("via", ["stdin", "file"])
+def test_script_exec_goes_on_after_comma_parenthesis_or_quote(
+    shell: Any, account: list[str], tmp_path: Path, via: str
+) -> None:
+    if via == "file":
+        (tmp_path / "calls.sql").write_text(CONTINUED)
+        done, source = shell(*account, "--mode", "json", "-f", "calls.sql"), "calls.sql"
+    else:
+        done, source = shell(*account, "--mode", "json", stdin=CONTINUED), "<stdin>"
+    assert done.returncode == 1
+    results = [json.loads(part) for part in done.stdout.replace("]\n[", "]\x00[").split("\x00")]
+    assert [r[0]["Status"] for r in results[:2]] == ["queued", "queued"]
+    assert results[2] == [{"Label": "first"}, {"Label": "two\nlines"}]
+    # the open parenthesis carried the call on; the parser then names the real problem
+    assert done.stderr == (
+        f"{source}:8: ProgrammingError: EXEC: the value of parameter 'To' is an expression "
+        "(\"(\\n  '+15005550001')\"); only a literal, ?, :name or @name is allowed\n"
+    )
+    assert "missing argument" not in done.stderr
 
 
 def test_missing_file_is_a_usage_error(shell: Any, tmp_path: Path) -> None:
@@ -257,8 +316,9 @@ def test_tables_procedures_schema_describe(shell: Any) -> None:
     assert "CREATE TABLE Participants (" in out
     assert re.search(r'"From"\s+TEXT HIDDEN,\s+-- write-only', out)
     assert "PRIMARY KEY (ConferenceSid, CallSid)" in out
-    assert "@ConferenceSid,TEXT,yes" in out
-    assert '@StatusCallbackMethod,TEXT,no,"one of GET, POST"' in out
+    assert "\nConferenceSid,TEXT,yes," in out  # inputs shown as the README writes them
+    assert '\nStatusCallbackMethod,TEXT,no,"one of GET, POST"' in out
+    assert not re.search(r"@[A-Z][a-z]+[A-Z]", out)
     assert "CallSid,TEXT," in out  # result columns
     assert re.search(r"FriendlyName,TEXT,,yes,,", out)  # table: read-only column
 
@@ -282,7 +342,82 @@ def test_usage_errors_exit_2(shell: Any) -> None:
 def test_help_lists_commands(shell: Any) -> None:
     done = shell("--sandbox", ".help")
     assert ".describe NAME" in done.stdout and ".connect ?DSN?" in done.stdout
+    assert re.search(r"^\.quit \?CODE\? +Leaves the shell", done.stdout, re.M)
+    assert re.search(r"^\.exit \?CODE\? +Leaves the shell", done.stdout, re.M)
     assert ".backup" not in done.stdout
+    assert "EXEC Procedure Input = value, ..." in done.stdout
+    assert done.stdout.count("optional") == 1  # '@' is optional: said once
+
+
+def test_describe_writes_inputs_without_at(shell: Any) -> None:
+    done = shell("--sandbox", ".mode table", ".describe AddParticipants")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"│ ConferenceSid +│ TEXT", done.stdout)
+    assert "Example: EXEC AddParticipants ConferenceSid = '...', From = '...', To = '...'" in (
+        done.stdout
+    )
+    assert not re.search(r"@[A-Z][a-z]+[A-Z]", done.stdout)
+
+
+def test_errors_point_at_dot_commands(shell: Any, account: list[str]) -> None:
+    done = shell(
+        *account,
+        "--continue",
+        "EXEC AddParticipants ConferenceSid = 'Lobby', Too = '+15005550001', Lable = 'x', "
+        "From = '+15005550006'",
+        "EXEC AddParticipants ConferenceSid = 'Lobby'",
+        "EXEC AddParticipant ConferenceSid = 'Lobby'",
+        "SELECT * FROM Participant",
+        ".schema Participant",
+        ".describe addparticipant",
+        ".describe Nothing",
+        ".schema SYS_TABLES",
+    )
+    assert done.returncode == 1
+    errors = [line.split(": Error: ", 1)[-1] for line in done.stderr.splitlines()]
+    errors = [e.split(": ProgrammingError: ", 1)[-1] for e in errors]
+    assert errors == [
+        "AddParticipants: unknown inputs: 'Too' (did you mean 'To'?), "
+        "'Lable' (did you mean 'Label'?); to list its inputs: .describe AddParticipants",
+        "AddParticipants is missing required inputs From, To "
+        "(NULL counts as missing; to list its inputs: .describe AddParticipants)",
+        "unknown procedure 'AddParticipant'; known procedures: AddParticipants, "
+        "ModifyConference, ModifyParticipants, RemoveParticipant "
+        "(.procedures lists them with descriptions)",
+        "no such table: Participant (.tables lists the tables)",
+        "no table or procedure named 'Participant'; did you mean Participants? "
+        "(.tables and .procedures list what this connection has)",
+        "no table or procedure named 'addparticipant'; did you mean AddParticipants? "
+        "(.tables and .procedures list what this connection has)",
+        "no table or procedure named 'Nothing' "
+        "(.tables and .procedures list what this connection has)",
+        "sys_tables is a catalog view with columns TableName, Description, IsUpdatable; "
+        "query it: SELECT * FROM sys_tables",
+    ]
+
+
+def test_sqlite3_mode_names_map_to_the_closest_mode(shell: Any) -> None:
+    done = shell(
+        "--sandbox",
+        "--continue",
+        *(".mode column", "SELECT 1 AS a"),
+        *(".mode list", "SELECT 1 AS a, 'x' AS b"),
+        *(".mode quote", "SELECT 'y' AS c"),
+        *(".mode HTML", "SELECT 2 AS d"),
+        ".mode insert",
+        ".mode",
+    )
+    assert done.returncode == 1
+    assert done.stdout == (
+        "┌───┐\n│ a │\n├───┤\n│ 1 │\n└───┘\n"
+        "a\tb\n1\tx\n"
+        "c\ny\n"
+        "| d |\n| --- |\n| 2 |\n"
+        "current output mode: markdown\n"
+    )
+    assert "mode insert is not supported" in done.stderr and ".mode csv" in done.stderr
+    boxed = shell("--sandbox", "--mode", "box", "SELECT 1 AS a")
+    assert boxed.returncode == 0 and boxed.stdout.startswith("┌")
 
 
 # --- secrets ---------------------------------------------------------------------------------
@@ -317,10 +452,43 @@ def test_secrets_never_echoed(shell: Any, server: EmulatorServer, emu: Emulator)
         assert secret not in both
 
 
+def test_masks_cover_malformed_pairs_and_both_repr_quotings() -> None:
+    assert mask_dsn("AccountSid=AC;AuthToken:sekrit") == "AccountSid=AC;AuthToken:***"
+    assert mask_dsn("auth_token sekrit;Region=ie1") == "auth_token ***;Region=ie1"
+    assert mask_dsn("ApiSecret = {a;b}") == "ApiSecret=***"
+    assert dsn_secrets("AuthToken:sekrit") == {"sekrit"}
+    for fragment in ("'AuthToken:sekrit'", repr("AuthToken:it's-sekrit"), repr("a\\'\"b")):
+        message = f"connection string: cannot read {fragment}; use Key=Value pairs"
+        assert hide_fragments(message) == (
+            "connection string: cannot read part of it; use Key=Value pairs"
+        )
+
+
 def test_bad_dsn_does_not_echo_it(shell: Any) -> None:
     done = shell("--dsn", f"AccountSid=AC;{WRONG_TOKEN}", "SELECT 1")
     assert done.returncode == 2
     assert WRONG_TOKEN not in done.stdout + done.stderr
+
+
+MALFORMED = [
+    "AccountSid=AC;AuthToken:it's-sekrit",  # Python quotes this fragment with "..."
+    'AccountSid=AC;AuthToken:say-"sekrit"',
+    "AccountSid=AC;auth_token it's-sekrit",
+]
+
+
+def test_malformed_dsn_secret_is_hidden_in_any_quoting(shell: Any) -> None:
+    for dsn in MALFORMED:
+        done = shell("--dsn", dsn, "SELECT 1")
+        assert done.returncode == 2
+        assert "cannot connect" in done.stderr
+        assert "sekrit" not in done.stdout + done.stderr
+    # the same through .connect, with --echo printing each command first
+    words = ["'" + dsn.replace("'", "'\"'\"'") + "'" for dsn in MALFORMED]  # one shell word
+    done = shell("--sandbox", "--echo", "--continue", *(f".connect {w}" for w in words))
+    assert done.returncode == 1
+    assert done.stderr.count("cannot connect") == len(MALFORMED)
+    assert "sekrit" not in done.stdout + done.stderr
 
 
 # --- progress ----------------------------------------------------------------------------------
@@ -340,11 +508,11 @@ def test_no_progress_when_stderr_is_piped(shell: Any, account: list[str], emu: E
 class Terminal:
     """The shell on a pseudo-terminal: send keystrokes, wait for output."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], columns: int = 200) -> None:
         pid, fd = pty.fork()
         if pid == 0:  # child: become the shell
             with contextlib.suppress(OSError):
-                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
             os.execve(sys.executable, [sys.executable, "-m", "driver", *args], env)
         self.pid, self.fd = pid, fd
         self.output = ""
@@ -407,10 +575,12 @@ class Terminal:
 def terminal(tmp_path: Path) -> Iterator[Any]:
     opened: list[Terminal] = []
 
-    def start(*args: str, term: str = "dumb") -> Terminal:
+    def start(*args: str, term: str = "dumb", columns: int = 200, color: bool = True) -> Terminal:
+        """The shell on a terminal ``columns`` wide (TERM=dumb makes rich assume 80)."""
         env = _env(tmp_path, TERM=term)
-        env.pop("NO_COLOR")
-        t = Terminal(list(args), env)
+        if color:
+            env.pop("NO_COLOR")
+        t = Terminal(list(args), env, columns)
         opened.append(t)
         return t
 
@@ -433,7 +603,7 @@ def test_interactive_exec_describe_and_history(
     term.expect(PROMPT)
     term.send(".describe AddParticipants\n")
     term.expect(r"Inputs:")
-    term.expect(r"@ConferenceSid")
+    term.expect(r"ConferenceSid")
     term.expect(r"Results:")
     term.expect(PROMPT)
     term.send("SELECT 1 +\n")
@@ -488,3 +658,63 @@ def test_interactive_error_is_one_line(terminal: Any) -> None:
     term.expect(PROMPT)
     assert "Traceback" not in term.output
     assert term.close() == 0
+
+
+WIDE = "SELECT * FROM Participants LIMIT 2;\n"
+MEDIUM = (  # about 104 cells as a table: records at 80 columns, a table at 200
+    "SELECT Sid, AccountSid, FriendlyName, Status FROM Conferences ORDER BY FriendlyName LIMIT 2;\n"
+)
+NARROW = "SELECT FriendlyName, Status FROM Conferences WHERE FriendlyName = 'Lobby';\n"
+NOTE = "wider than the terminal"
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_results_wider_than_the_terminal_become_records(terminal: Any, columns: int) -> None:
+    term = terminal("--sandbox", term="xterm", columns=columns, color=False)
+    term.expect(PROMPT)
+    term.send(WIDE)
+    term.expect(NOTE)
+    term.expect(r"\n +ConferenceSid = CF[0-9a-f]{32}\n +CallSid = CA[0-9a-f]{32}\n")
+    term.expect(r"\n +CallSidToCoach = NULL\n")  # NULL shown as the table would show it
+    term.expect(PROMPT)
+    start = len(term.output)
+    term.send(MEDIUM)
+    if columns == 80:
+        term.expect(r"\n +Sid = CF[0-9a-f]{32}\n +AccountSid = AC[0-9a-f]{32}\n")
+        term.expect(r"FriendlyName = Board Review\n +Status = completed\n")
+    else:
+        line = term.expect(r"│ CF[0-9a-f]{32} │ AC[0-9a-f]{32} │ Board Review +│ completed +│")
+        assert 80 < len(line) <= 200
+    term.expect(PROMPT)
+    assert "┌" not in term.output[start:] if columns == 80 else "=" not in term.output[start:]
+    term.send(NARROW)
+    term.expect(r"│ Lobby +│ in-progress │")
+    term.expect(PROMPT)
+    term.send(".mode box\n")
+    term.expect(r"\.mode box is shown as confsql's table")
+    term.expect(PROMPT)
+    assert term.output.count(NOTE) == 1  # said once per session
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", term.output).splitlines()  # bold headers
+    table_lines = [ln for ln in shown if ln.startswith(("┌", "│", "└"))]
+    assert table_lines and all(len(ln) <= columns for ln in table_lines)
+    assert term.close() == 0
+
+
+def test_interactive_exec_goes_on_after_comma_and_open_quote(
+    terminal: Any, account: list[str], emu: Emulator
+) -> None:
+    term = terminal(*account)
+    term.expect(PROMPT)
+    term.send("EXEC AddParticipants ConferenceSid = 'Lobby',\n")
+    term.expect(r"\.\.\.> ")
+    term.send("  From = '+15005550006',\n")
+    term.expect(r"\.\.\.> ")
+    term.send("  To = '+15005550001', Label = 'two\n")
+    term.expect(r"\.\.\.> ")
+    term.send("lines'\n")
+    term.expect(r"queued")
+    term.expect(PROMPT)
+    assert "Error" not in term.output
+    assert term.close() == 0
+    (added,) = emu.requests.matching("POST", "/Participants")
+    assert dict(added.form)["Label"] == "two\nlines"

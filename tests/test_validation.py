@@ -374,7 +374,7 @@ def test_unknown_input_suggests_closest_name() -> None:
     with pytest.raises(ProgrammingError) as err:
         validate_inputs(ADD, {**_base(ADD), "Mutted": True})
     message = str(err.value)
-    assert "AddParticipants has no input 'Mutted'; did you mean 'Muted'?" in message
+    assert message.startswith("AddParticipants: unknown input: 'Mutted' (did you mean 'Muted'?); ")
     assert (
         "FROM sys_procedureparameters WHERE ProcedureName = 'AddParticipants' AND Direction = 'IN'"
         in message
@@ -385,8 +385,16 @@ def test_unknown_inputs_all_listed() -> None:
     with pytest.raises(ProgrammingError) as err:
         validate_inputs(ADD, {**_base(ADD), "@waittimee": 5, "Zzzz": 1})
     message = str(err.value)
-    assert "'waittimee'; did you mean 'WaitTime'?" in message
-    assert "'Zzzz'" in message
+    assert "unknown inputs: 'waittimee' (did you mean 'WaitTime'?), 'Zzzz'; " in message
+
+
+def test_unknown_inputs_read_as_one_list() -> None:
+    with pytest.raises(ProgrammingError) as err:
+        validate_inputs(ADD, {**_base(ADD), "Too": "+15550001", "Lable": "x"})
+    assert str(err.value).startswith(
+        "AddParticipants: unknown inputs: 'Too' (did you mean 'To'?), "
+        "'Lable' (did you mean 'Label'?); to list its inputs: SELECT "
+    )
 
 
 @pytest.mark.parametrize(("first", "second"), [("from", "From"), ("@From", "FROM")])

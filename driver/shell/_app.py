@@ -10,6 +10,7 @@ because SQLite cannot parse ``EXEC``.  Statements are cut by
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import shlex
@@ -33,9 +34,10 @@ from ..dbapi import Connection
 from ..errors import Error as DriverError
 from ..schema import Procedure, Table
 from ..validation import describe_allowed
-from ._output import BUFFERED, MODES, Formatter, writer
+from ._hints import for_shell
+from ._output import BUFFERED, MODES, SQLITE_MODES, Formatter, resolve_mode, writer
 from ._progress import StatementProgress
-from ._secrets import Scrubber, describe_settings, dsn_secrets, mask_dsn
+from ._secrets import Scrubber, describe_settings, dsn_secrets, hide_fragments, mask_dsn
 from ._split import Splitter, Statement, split
 
 TEXT_MODES = frozenset({"table", "markdown", "line"})
@@ -119,6 +121,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         self.scrub = Scrubber(secrets)
         self.source = "<stdin>"
         self._cancel_requested = False
+        self._told_records = False
         self._install(conn)
 
     # --- connection -----------------------------------------------------------------
@@ -301,7 +304,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
 
     def report(self, exc: BaseException, line: int) -> None:
         """Print ``exc`` as one line: ``Error: ...`` or ``FILE:LINE: Kind: ...``."""
-        text = self.scrub(str(exc).strip() or type(exc).__name__)
+        text = for_shell(self.scrub(str(exc).strip() or type(exc).__name__))
         with contextlib.suppress(Exception):
             self.stdout.flush()  # keep errors after the output that preceded them
         if self.interactive:
@@ -340,19 +343,37 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
                 f"{_count(fetched, 'row')} fetched\n",
             )
 
-    def emit(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Print one result set in the current mode."""
-        if self.mode in BUFFERED:
-            rows = list(rows)
-            if not rows:
-                if self.interactive:
-                    self.write(self.stderr, "(no rows)\n")
-                return
+    def emit(
+        self, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, wrap: bool = False
+    ) -> None:
+        """Print one result set in the current mode.
+
+        In table mode a result wider than the terminal is shown as records
+        (``line`` mode), as psql's ``\\x auto`` does, unless ``wrap`` asks for
+        a table whose long texts wrap (the shell's own listings).
+        """
+        mode = self.mode
         formatter = Formatter(
             self.stdout, header=self.header, null=self.nullvalue, terminal=_is_tty(self.stdout)
         )
-        writer(formatter, self.mode)(columns, rows)
+        if mode in BUFFERED:
+            data = list(rows)
+            if not data:
+                if self.interactive:
+                    self.write(self.stderr, "(no rows)\n")
+                return
+            if mode == "table" and not wrap and not formatter.table_fits(columns, data):
+                mode = "line"
+                formatter.null = self.nullvalue or "NULL"  # as the table would show it
+                self._tell_records_once()
+            rows = data
+        writer(formatter, mode)(columns, rows)
         self.stdout.flush()
+
+    def _tell_records_once(self) -> None:
+        if not self._told_records:
+            self._told_records = True
+            self.write(self.stderr, _RECORDS_NOTE)
 
     def _title(self, text: str) -> None:
         if self.mode in TEXT_MODES:
@@ -404,8 +425,9 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         names = {"EXEC ", *self._table_names(), *self._procedure_names()}
         for table in catalog.tables.values():
             names.update(c.name for c in catalog.all_columns(table))
+        at = "@" if token.startswith("@") else ""  # inputs are written with or without @
         for proc in catalog.procedures.values():
-            names.update("@" + i.name for i in proc.inputs)
+            names.update(at + i.name for i in proc.inputs)
         upper = token.upper()
         extra = sorted(n for n in names if n.upper().startswith(upper) and n not in found)
         return extra + found
@@ -431,9 +453,19 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         return proc if proc and proc.name in self.conn.provider.procedures else None
 
     def _not_found(self, name: str) -> Exception:
-        error: Exception = self.Error(
-            f"no table or procedure named {name!r}; "
-            "see .tables and .procedures for what this connection has"
+        view = next((v for v in SYS_VIEWS if v.lower() == name.lower()), None)
+        if view is not None:
+            error: Exception = self.Error(
+                f"{view} is a catalog view with columns {', '.join(SYS_VIEWS[view])}; "
+                f"query it: SELECT * FROM {view}"
+            )
+            return error
+        known = {n.lower(): n for n in (*self._table_names(), *self._procedure_names())}
+        close = difflib.get_close_matches(name.lower(), list(known), n=1)
+        hint = f"; did you mean {known[close[0]]}?" if close else ""
+        error = self.Error(
+            f"no table or procedure named {name!r}{hint} "
+            "(.tables and .procedures list what this connection has)"
         )
         return error
 
@@ -446,7 +478,11 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         match = _like(cmd[0]) if cmd else None
         rows = [(t, self.conn.catalog.tables[t].description) for t in self._table_names()]
         rows += [(v, "catalog view: " + ", ".join(cols)) for v, cols in SYS_VIEWS.items()]
-        self.emit(["Table", "Description"], [r for r in rows if not match or match.match(r[0])])
+        self.emit(
+            ["Table", "Description"],
+            [r for r in rows if not match or match.match(r[0])],
+            wrap=True,
+        )
 
     def command_procedures(self, cmd: list[str]) -> None:
         """procedures ?PATTERN?: Lists the stored procedures you can EXEC (PATTERN as in LIKE)"""
@@ -455,7 +491,11 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         match = _like(cmd[0]) if cmd else None
         procs = self.conn.catalog.procedures
         rows = [(p, procs[p].description) for p in self._procedure_names()]
-        self.emit(["Procedure", "Description"], [r for r in rows if not match or match.match(r[0])])
+        self.emit(
+            ["Procedure", "Description"],
+            [r for r in rows if not match or match.match(r[0])],
+            wrap=True,
+        )
 
     def command_schema(self, cmd: list[str]) -> None:
         """schema ?TABLE?: Shows the CREATE TABLE-like declaration of TABLE (or of every table)
@@ -519,7 +559,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             ["Input", "Type", "Required", "Allowed", "Description"],
             [
                 (
-                    "@" + i.name,
+                    i.name,
                     i.type,
                     "yes" if i.required else "no",
                     describe_allowed(i),
@@ -533,7 +573,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             ["Column", "Type", "Description"],
             [(r.name, r.type, r.description) for r in proc.results],
         )
-        required = ", ".join(f"@{i.name} = '...'" for i in proc.inputs if i.required)
+        required = ", ".join(f"{i.name} = '...'" for i in proc.inputs if i.required)
         self._title(f"\nExample: EXEC {proc.name} {required}".rstrip())
 
     def _describe_table(self, table: Table) -> None:
@@ -584,8 +624,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             with sigint_for_main_thread():
                 conn = driver_connect(dsn)
         except DriverError as exc:
-            message = re.sub(r"cannot read '.*?';", "cannot read part of it;", str(exc))
-            raise self.Error(f"cannot connect: {message}") from None
+            raise self.Error(f"cannot connect: {hide_fragments(str(exc))}") from None
         old = self.conn
         self._install(conn)
         with contextlib.suppress(Exception):
@@ -617,20 +656,36 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
     def command_mode(self, cmd: list[str]) -> None:
         """mode ?MODE?: Sets the output mode (without MODE: shows it)
 
-        table     boxed table (default when stdout is a terminal)
+        table     boxed table (default when stdout is a terminal); a result
+                  wider than the terminal is shown as in line mode
         csv       comma-separated values, NULL as empty (default otherwise)
         tabs      tab-separated values
         json      a JSON array of objects per statement, NULL as null
         jsonl     one JSON object per line
         markdown  a Markdown table
-        line      one "column = value" per line
+        line      one "column = value" per line, a blank line between rows
+
+        sqlite3's names work too: box, column and qbox give table, list,
+        ascii and tcl give tabs, quote gives csv and html gives markdown.
         """
         if not cmd:
             self.write(self.stdout, f"current output mode: {self.mode}\n")
             return
-        if len(cmd) != 1 or cmd[0].lower() not in MODES:
-            raise self.Error(f"mode must be one of {', '.join(MODES)}")
-        self.mode = cmd[0].lower()
+        if len(cmd) != 1:
+            raise self.Error("mode takes one mode name")
+        mode = resolve_mode(cmd[0])
+        if mode is None:
+            if cmd[0].lower() == "insert":
+                raise self.Error(
+                    "mode insert is not supported: the tables are live views, not a database "
+                    "to reload; use .mode csv or .mode json to export"
+                )
+            raise self.Error(
+                f"mode must be one of {', '.join(MODES)} (or sqlite3's {', '.join(SQLITE_MODES)})"
+            )
+        if mode != cmd[0].lower() and self.interactive:
+            self.write(self.stderr, f"(.mode {cmd[0].lower()} is shown as confsql's {mode})\n")
+        self.mode = mode
 
     def command_header(self, cmd: list[str]) -> None:
         """headers ON|OFF: Show column names in table, csv, tabs and markdown output (default ON)"""
@@ -689,6 +744,14 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             f"APSW {apsw.apsw_version()}\n",
         )
 
+    def command_exit(self, cmd: list[str], name: str = "exit") -> None:
+        """exit ?CODE?: Leaves the shell (Ctrl-D at the prompt does too)"""
+        super().command_exit(cmd, name=name)
+
+    def command_quit(self, cmd: list[str]) -> None:
+        """quit ?CODE?: Leaves the shell, like .exit"""
+        self.command_exit(cmd, name="quit")
+
     def command_help(self, cmd: list[str]) -> None:
         """help ?COMMAND?: Lists the dot-commands, or shows the details of COMMAND"""
         commands = self._commands()
@@ -719,12 +782,21 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
 
 Shell = apsw.shell.Shell
 
-_ALIASES = {"headers": "header", "quit": "exit", "color": "colour"}
+_RECORDS_NOTE = (
+    "(Rows wider than the terminal are shown as records: a 'column = value' line per\n"
+    " column, a blank line between rows.  Select fewer columns or widen the terminal\n"
+    " to get a table.)\n"
+)
+
+_ALIASES = {"headers": "header", "color": "colour"}
 
 _HELP_INTRO = """\
 Statements: SELECT, INSERT, UPDATE and DELETE end with ';'.
-EXEC Procedure @Input = value, ... ends with ';' or at the end of its line.
--- and /* */ comments are allowed.  Ctrl-C cancels a running statement.
+EXEC Procedure Input = value, ... ends with ';' or at the end of its line, unless
+the line ends in ',' or '=' or inside parentheses or a string: then it goes on.
+The '@' before an input name (@Input = value) is optional.
+.describe Procedure lists its inputs.  -- and /* */ comments are allowed.
+Ctrl-C cancels a running statement.
 
 """
 

@@ -14,8 +14,8 @@ from .. import connect as driver_connect
 from ..errors import Error as DriverError
 from ..properties import PROPERTIES
 from ._app import ConfShell, Stop, sigint_for_main_thread
-from ._output import MODES
-from ._secrets import Scrubber, dsn_secrets
+from ._output import MODES, SQLITE_MODES, resolve_mode
+from ._secrets import Scrubber, dsn_secrets, hide_fragments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -27,8 +27,9 @@ examples:
   confsql --dsn "Provider=Twilio;AccountSid=AC...;AuthToken=..." --mode json < calls.sql
 
 Credentials may also come from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
-TWILIO_API_KEY / TWILIO_API_SECRET).  In a script an EXEC ends at ';' or at
-the end of its line; other statements end at ';'.
+TWILIO_API_KEY / TWILIO_API_SECRET).  An EXEC ends at ';' or at the end of its
+line (a line ending in ',' or '=', or inside parentheses or a string, goes on);
+other statements end at ';'.
 exit status: 0 ok, 1 a statement failed, 2 usage or connection error.
 """
 
@@ -39,6 +40,11 @@ _SECRET_NOTE = "; prefer the environment variable: other users can see command l
 def _option(name: str) -> str:
     """``AccountSid`` -> ``--account-sid``."""
     return "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _mode(name: str) -> str:
+    """A --mode value: sqlite3's names become the closest confsql mode."""
+    return resolve_mode(name) or name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-f", "--file", help="run the statements in FILE ('-' for stdin)")
     out.add_argument(
         "--mode",
+        type=_mode,
         choices=list(MODES),
-        help="output mode (default: table on a terminal, csv otherwise)",
+        help="output mode (default: table on a terminal, csv otherwise); sqlite3's names "
+        f"{', '.join(SQLITE_MODES)} give the closest of these",
     )
     out.add_argument(
         "--header",
@@ -123,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sigint_for_main_thread():
             conn = _connect(args)
     except DriverError as exc:
-        message = re.sub(r"cannot read '.*?';", "cannot read part of it;", str(exc))
+        message = hide_fragments(str(exc))
         if "Provider=Sandbox" in message:
             message += " (here: confsql --sandbox)"
         print(f"Error: cannot connect: {scrub(message)}", file=sys.stderr)

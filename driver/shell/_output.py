@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -34,6 +35,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _lines_width(text: str) -> int:
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def table_width(columns: Sequence[str], rows: Iterable[Row], *, header: bool, null: str) -> int:
+    """Terminal cells a boxed table needs to show every value without wrapping it."""
+    widths = [_lines_width(c) if header else 0 for c in columns]
+    shown_null = null or "NULL"
+    for row in rows:
+        for i, value in enumerate(row):
+            text = shown_null if value is None else _text(value, null)
+            widths[i] = max(widths[i], _lines_width(text))
+    return sum(w + 3 for w in widths) + 1  # a space either side and a border per column
+
+
 class Formatter:
     """Writes result sets to ``out`` in one mode."""
 
@@ -42,6 +58,26 @@ class Formatter:
         self.header = header
         self.null = null
         self.terminal = terminal
+
+    def _console(self) -> Console:
+        return Console(
+            file=self.out,
+            width=None if self.terminal else 100_000,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            force_terminal=self.terminal or None,
+        )
+
+    def table_fits(self, columns: Sequence[str], rows: Sequence[Row]) -> bool:
+        """Whether a boxed table shows ``rows`` on the terminal without wrapping a value.
+
+        Off a terminal there is no width to fit, so a table always fits.
+        """
+        if not self.terminal:
+            return True
+        needed = table_width(columns, rows, header=self.header, null=self.null)
+        return needed <= self._console().width
 
     def table(self, columns: Sequence[str], rows: Iterable[Row]) -> None:
         """Boxed table (rich); the whole result is measured first."""
@@ -62,15 +98,7 @@ class Formatter:
             grid.add_row(
                 *(Text(null, style="dim") if v is None else Text(_text(v, null)) for v in row)
             )
-        console = Console(
-            file=self.out,
-            width=None if self.terminal else 100_000,
-            highlight=False,
-            markup=False,
-            emoji=False,
-            force_terminal=self.terminal or None,
-        )
-        console.print(grid, crop=False)
+        self._console().print(grid, crop=False)
 
     def _delimited(self, columns: Sequence[str], rows: Iterable[Row], dialect: str) -> None:
         writer = csv.writer(self.out, dialect=dialect, lineterminator="\n")
@@ -138,6 +166,25 @@ MODES: dict[str, str] = {
     "line": "one 'column = value' per line, rows separated by a blank line",
 }
 """Output modes and what they print."""
+
+SQLITE_MODES: dict[str, str] = {
+    "box": "table",
+    "column": "table",
+    "qbox": "table",
+    "list": "tabs",
+    "ascii": "tabs",
+    "tcl": "tabs",
+    "quote": "csv",
+    "html": "markdown",
+}
+"""sqlite3's other mode names and the confsql mode closest to each."""
+
+
+def resolve_mode(name: str) -> str | None:
+    """The confsql mode for ``name`` (a confsql or sqlite3 mode name, any case), or None."""
+    key = name.lower()
+    return key if key in MODES else SQLITE_MODES.get(key)
+
 
 BUFFERED = frozenset({"table"})
 """Modes that need every row before printing anything."""

@@ -11,6 +11,14 @@ from ..properties import PROPERTIES
 MASK = "***"
 _SECRET_KEYS = {p.name.lower() for p in PROPERTIES if p.secret}
 _PAIR = re.compile(r"([A-Za-z_\- ]+?)\s*=\s*(\{[^}]*\}|[^;]*)")
+# A secret key written with ':' or a space instead of '=' (a malformed DSN), e.g.
+# "AuthToken:abc" or "auth_token abc": the word after it is still a secret.
+_LOOSE_KEY = "|".join(
+    r"[_\- ]?".join(re.findall(r"[A-Z][a-z]*", p.name)) for p in PROPERTIES if p.secret
+)
+_LOOSE_PAIR = re.compile(
+    rf"(?<![A-Za-z])({_LOOSE_KEY})(\s*:\s*|\s+)(\{{[^}}]*\}}|[^;\s=][^;\s]*)", re.IGNORECASE
+)
 # A bare 32-hex-digit word (a Twilio auth token's shape); SIDs are prefixed and so kept.
 _TOKEN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])")
 
@@ -31,6 +39,9 @@ def dsn_secrets(dsn: str) -> set[str]:
         if _norm(match.group(1)) in _SECRET_KEYS:
             value = match.group(2).strip()
             found.update({value, value.strip("{}")})
+    for match in _LOOSE_PAIR.finditer(dsn):
+        value = match.group(3)
+        found.update({value, value.strip("{}")})
     return {v for v in found if v}
 
 
@@ -42,7 +53,17 @@ def mask_dsn(dsn: str) -> str:
             return f"{match.group(1)}={MASK}"
         return match.group(0)
 
-    return _PAIR.sub(repl, dsn)
+    return _LOOSE_PAIR.sub(rf"\1\2{MASK}", _PAIR.sub(repl, dsn))
+
+
+# "cannot read 'FRAGMENT'" quotes part of a connection string with Python's repr:
+# single quotes, or double quotes when the fragment holds a single quote.
+_FRAGMENT = re.compile(r"""cannot read (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def hide_fragments(message: str) -> str:
+    """``message`` without the connection-string fragments it quotes (they may hold a secret)."""
+    return _FRAGMENT.sub("cannot read part of it", message)
 
 
 class Scrubber:

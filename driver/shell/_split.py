@@ -2,12 +2,14 @@
 
 A SQL statement ends at a ``;`` that :func:`apsw.complete` accepts (so a
 trigger body's inner ``;`` does not end it).  An ``EXEC`` ends at ``;`` or at
-the end of its line.  Neither ends inside a string, a quoted name or a
-comment, so ``'a;b'`` and a string spanning lines are safe.
+the end of its line, unless the line leaves the call unfinished: it ends in
+``,`` or ``=``, or inside parentheses.  Neither ends inside a string, a quoted
+name or a comment, so ``'a;b'`` and a string spanning lines are safe.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,30 +28,45 @@ class Statement:
     line: int
 
 
-def _boundaries(text: str, pos: int) -> Iterator[tuple[int, str]]:
-    """Positions of ``;`` and newlines outside strings, quoted names and comments."""
+_MARK = re.compile(r"""['"`\[;\n(),=]|--|/\*""")
+_CONTINUES = frozenset({",", "="})
+"""The last mark of an EXEC line that continues onto the next line."""
+
+
+def _marks(text: str, pos: int) -> Iterator[tuple[int, str]]:
+    """Marks outside comments: ``;``, newline, ``(``, ``)``, ``,`` and ``=`` as themselves,
+    a closed string or quoted name as ``'`` and any other text as ``w``.
+
+    Stops at an unclosed string, quoted name or comment.
+    """
     n = len(text)
     while pos < n:
-        char = text[pos]
-        if char in _QUOTES:
-            close = text.find(_QUOTES[char], pos + 1)
+        match = _MARK.search(text, pos)
+        at = match.start() if match else n
+        if text[pos:at].strip():
+            yield pos, "w"
+        if match is None:
+            return
+        mark = match.group()
+        if mark in _QUOTES:
+            close = text.find(_QUOTES[mark], at + 1)
             if close < 0:
                 return
+            yield at, "'"
             pos = close + 1
-        elif text.startswith("--", pos):
-            close = text.find("\n", pos)
+        elif mark == "--":
+            close = text.find("\n", at)
             if close < 0:
                 return
-            pos = close  # the newline itself is a boundary
-        elif text.startswith("/*", pos):
-            close = text.find("*/", pos + 2)
+            pos = close  # the newline itself is a mark
+        elif mark == "/*":
+            close = text.find("*/", at + 2)
             if close < 0:
                 return
             pos = close + 2
         else:
-            if char in ";\n":
-                yield pos, char
-            pos += 1
+            yield at, mark
+            pos = at + 1
 
 
 def skip_blank(text: str, pos: int = 0) -> int:
@@ -123,12 +140,25 @@ class Splitter:
 
     @staticmethod
     def _end(buf: str, start: int) -> int | None:
+        """Where the statement starting at ``start`` ends, or None if it goes on.
+
+        An EXEC line ending in ``,`` or ``=``, or inside parentheses, goes on.
+        """
         exec_call = is_exec(buf[start:])
-        for pos, char in _boundaries(buf, start):
-            if char == ";" and (exec_call or apsw.complete(buf[: pos + 1])):
-                return pos + 1
-            if char == "\n" and exec_call:
-                return pos
+        depth, last = 0, ""
+        for pos, mark in _marks(buf, start):
+            if mark == ";":
+                if exec_call or apsw.complete(buf[: pos + 1]):
+                    return pos + 1
+            elif mark == "\n":
+                if exec_call and depth <= 0 and last not in _CONTINUES:
+                    return pos
+                continue
+            elif mark == "(":
+                depth += 1
+            elif mark == ")":
+                depth -= 1
+            last = mark
         return None
 
 
