@@ -38,6 +38,7 @@ class Pair:
     key: str
     value: str
     position: int
+    span: tuple[int, int] = (0, 0)  # [start, end) of the value as written (braces included)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Problem:
     position: int
     what: str  # a sentence fragment that quotes nothing from the string
     key: str | None = None
+    end: int = 0  # where the part ends (exclusive)
 
 
 def normalise(key: str) -> str:
@@ -73,37 +75,44 @@ def scan(dsn: str, known: Collection[str] = ()) -> tuple[list[Pair], list[Proble
         eq = _find_separator(dsn, i)
         if eq == -1 or dsn[eq] == ";":
             end = n if eq == -1 else eq
-            problems.append(Problem(start, "has no '='", _leading_key(dsn, start, known)))
+            problems.append(Problem(start, "has no '='", _leading_key(dsn, start, known), end))
             i = end + 1
             continue
         key = dsn[start:eq].strip(_SPACE)
         i = eq + 1
         while i < n and dsn[i] in " \t":
             i += 1
+        value_start = i
         if i < n and dsn[i] == "{":
             value, i, closed = _braced(dsn, i + 1)
+            value_end = i
             if not closed:
-                problems.append(Problem(start, "opens '{' but never closes it", _safe(key, known)))
+                problems.append(
+                    Problem(start, "opens '{' but never closes it", _safe(key, known), n)
+                )
                 break
             while i < n and dsn[i] in _SPACE:
                 i += 1
             if i < n and dsn[i] != ";":
-                problems.append(Problem(start, "has text after its closing '}'", _safe(key, known)))
                 end = dsn.find(";", i)
-                i = n if end == -1 else end + 1
+                end = n if end == -1 else end
+                problems.append(
+                    Problem(start, "has text after its closing '}'", _safe(key, known), end)
+                )
+                i = end + 1
                 continue
             i += 1
         else:
             end = dsn.find(";", i)
             end = n if end == -1 else end
             value = dsn[i:end].strip(_SPACE)
+            value_end = end
             i = end + 1
         if not _KEY.fullmatch(key):
-            problems.append(
-                Problem(start, "has no property name before '='", _leading_key(dsn, start, known))
-            )
+            leading = _leading_key(dsn, start, known)
+            problems.append(Problem(start, "has no property name before '='", leading, value_end))
             continue
-        pairs.append(Pair(key, value, start))
+        pairs.append(Pair(key, value, start, (value_start, value_end)))
     return pairs, problems
 
 

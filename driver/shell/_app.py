@@ -37,7 +37,7 @@ from ..validation import describe_allowed
 from ._hints import for_shell
 from ._output import BUFFERED, MODES, SQLITE_MODES, Formatter, resolve_mode, writer
 from ._progress import StatementProgress
-from ._secrets import Scrubber, describe_settings, dsn_secrets, hide_fragments, mask_dsn
+from ._secrets import Scrubber, describe_settings, dsn_secrets, mask_dsn
 from ._split import Splitter, Statement, split
 
 TEXT_MODES = frozenset({"table", "markdown", "line"})
@@ -624,7 +624,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             with sigint_for_main_thread():
                 conn = driver_connect(dsn)
         except DriverError as exc:
-            raise self.Error(f"cannot connect: {hide_fragments(str(exc))}") from None
+            raise self.Error(f"cannot connect: {exc}") from None
         old = self.conn
         self._install(conn)
         with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ from ..errors import Error as DriverError
 from ..properties import PROPERTIES
 from ._app import ConfShell, Stop, sigint_for_main_thread
 from ._output import MODES, SQLITE_MODES, resolve_mode
-from ._secrets import Scrubber, dsn_secrets, hide_fragments
+from ._secrets import Scrubber, dsn_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sigint_for_main_thread():
             conn = _connect(args)
     except DriverError as exc:
-        message = hide_fragments(str(exc))
+        message = str(exc)
         if "Provider=Sandbox" in message:
             message += " (here: confsql --sandbox)"
         print(f"Error: cannot connect: {scrub(message)}", file=sys.stderr)

@@ -6,25 +6,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..dsn import normalise, scan
 from ..properties import PROPERTIES
 
 MASK = "***"
-_SECRET_KEYS = {p.name.lower() for p in PROPERTIES if p.secret}
-_PAIR = re.compile(r"([A-Za-z_\- ]+?)\s*=\s*(\{[^}]*\}|[^;]*)")
-# A secret key written with ':' or a space instead of '=' (a malformed DSN), e.g.
-# "AuthToken:abc" or "auth_token abc": the word after it is still a secret.
-_LOOSE_KEY = "|".join(
-    r"[_\- ]?".join(re.findall(r"[A-Z][a-z]*", p.name)) for p in PROPERTIES if p.secret
-)
-_LOOSE_PAIR = re.compile(
-    rf"(?<![A-Za-z])({_LOOSE_KEY})(\s*:\s*|\s+)(\{{[^}}]*\}}|[^;\s=][^;\s]*)", re.IGNORECASE
-)
+_SECRET_KEYS = {normalise(p.name) for p in PROPERTIES if p.secret}
+_KNOWN = {normalise(p.name) for p in PROPERTIES}
 # A bare 32-hex-digit word (a Twilio auth token's shape); SIDs are prefixed and so kept.
 _TOKEN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])")
-
-
-def _norm(key: str) -> str:
-    return key.replace("_", "").replace("-", "").strip().lower()
+_SEPARATORS = " \t:=\"'{}"
 
 
 def secret_names() -> frozenset[str]:
@@ -32,38 +22,41 @@ def secret_names() -> frozenset[str]:
     return frozenset(_SECRET_KEYS)
 
 
+def _secret_spans(dsn: str) -> list[tuple[int, int, str]]:
+    """Where secret values are written in ``dsn`` and what replaces them.
+
+    Read with the driver's own linear scanner: a well-formed secret pair masks
+    its value; a malformed part that starts with a secret key (``AuthToken:x``,
+    ``auth_token x``) masks everything after the key.
+    """
+    pairs, problems = scan(dsn, _KNOWN)
+    spans = [(*p.span, MASK) for p in pairs if normalise(p.key) in _SECRET_KEYS]
+    for problem in problems:
+        if problem.key and normalise(problem.key) in _SECRET_KEYS:
+            spans.append((problem.position + len(problem.key), problem.end, " " + MASK))
+    return sorted(spans)
+
+
 def dsn_secrets(dsn: str) -> set[str]:
     """The values of secret keys in ``dsn`` (read leniently, even if malformed)."""
     found: set[str] = set()
-    for match in _PAIR.finditer(dsn):
-        if _norm(match.group(1)) in _SECRET_KEYS:
-            value = match.group(2).strip()
-            found.update({value, value.strip("{}")})
-    for match in _LOOSE_PAIR.finditer(dsn):
-        value = match.group(3)
-        found.update({value, value.strip("{}")})
+    for start, end, _ in _secret_spans(dsn):
+        raw = dsn[start:end]
+        found.add(raw.strip(_SEPARATORS))
+        found.update(word.strip(_SEPARATORS) for word in raw.split())
     return {v for v in found if v}
 
 
 def mask_dsn(dsn: str) -> str:
     """``dsn`` with every secret value replaced by ``***``."""
-
-    def repl(match: re.Match[str]) -> str:
-        if _norm(match.group(1)) in _SECRET_KEYS:
-            return f"{match.group(1)}={MASK}"
-        return match.group(0)
-
-    return _LOOSE_PAIR.sub(rf"\1\2{MASK}", _PAIR.sub(repl, dsn))
-
-
-# "cannot read 'FRAGMENT'" quotes part of a connection string with Python's repr:
-# single quotes, or double quotes when the fragment holds a single quote.
-_FRAGMENT = re.compile(r"""cannot read (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
-
-
-def hide_fragments(message: str) -> str:
-    """``message`` without the connection-string fragments it quotes (they may hold a secret)."""
-    return _FRAGMENT.sub("cannot read part of it", message)
+    out: list[str] = []
+    at = 0
+    for start, end, mask in _secret_spans(dsn):
+        out.append(dsn[at:start])
+        out.append(mask)
+        at = end
+    out.append(dsn[at:])
+    return "".join(out)
 
 
 class Scrubber:
