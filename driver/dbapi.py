@@ -21,7 +21,7 @@ from typing import Any
 import apsw
 
 from . import catalog as sys_catalog
-from . import direct, dml, errors, loop, schema
+from . import direct, dml, errors, explain, loop, schema
 from .errors import Error, InterfaceError
 from .exec_parser import bind, is_exec, parse_exec
 from .properties import resolve
@@ -345,6 +345,7 @@ class Cursor:
         self._direct: direct.DirectRows | None = None
         self._apsw: apsw.Cursor | None = None
         self._statement: Statement | None = None
+        self._explain = False  # rows are rewritten (EXPLAIN QUERY PLAN): no bulk fetch
         self._closed = False
 
     # --- executing --------------------------------------------------------------
@@ -408,6 +409,7 @@ class Cursor:
     def _execute_sql(self, sql: str, params: Params, statement: Statement) -> None:
         conn = self.connection
         bindings = _adapt_params(params)
+        self._explain = explain.is_explain_query_plan(sql)
         statement.write_context = (
             dml.check(sql, conn.catalog, bindings) if dml.is_dml(sql) else WriteContext()
         )
@@ -415,7 +417,8 @@ class Cursor:
         described: list[tuple[tuple[str, str | None], ...]] = []
         # A plain full-table read skips SQLite's row loop (see driver.direct): the
         # authorizer records what the statement reads while SQLite prepares it.
-        events: list[direct.Event] | None = [] if not bindings and direct.candidate(sql) else None
+        plain = not bindings and not self._explain and direct.candidate(sql)
+        events: list[direct.Event] | None = [] if plain else None
         chosen: list[direct.DirectRead] = []
 
         def trace(cur: apsw.Cursor, statement_text: str, _bindings: Any) -> bool:
@@ -467,7 +470,9 @@ class Cursor:
             self._rows = _rows_of(conn, statement, self._direct)
             return
         self._apsw = cursor
-        if desc:
+        if desc and self._explain:
+            self._rows = _rows_of(conn, statement, explain.rows(cursor, conn.provider.tables))
+        elif desc:
             self._rows = _rows_of(conn, statement, cursor)
         else:
             self.rowcount = conn.db.total_changes() - before
@@ -503,7 +508,7 @@ class Cursor:
         """All remaining rows."""
         rows = self._need_rows()
         bulk: Any = self._direct.fetch_all if self._direct is not None else None
-        if bulk is None and self._apsw is not None and self._statement is not None:
+        if bulk is None and self._apsw is not None and not self._explain:
             bulk = self._apsw.fetchall  # no Python generator step per row
         if bulk is None or self._statement is None:
             return list(rows)

@@ -34,6 +34,19 @@ _OPS = {
 }
 _LIMIT = apsw.SQLITE_INDEX_CONSTRAINT_LIMIT
 _OFFSET = apsw.SQLITE_INDEX_CONSTRAINT_OFFSET
+# Names of the operators SQLite may offer, for EXPLAIN (those we never push included).
+_OP_NAMES = {
+    **_OPS,
+    apsw.SQLITE_INDEX_CONSTRAINT_NE: "!=",
+    apsw.SQLITE_INDEX_CONSTRAINT_LIKE: "LIKE",
+    apsw.SQLITE_INDEX_CONSTRAINT_GLOB: "GLOB",
+    apsw.SQLITE_INDEX_CONSTRAINT_REGEXP: "REGEXP",
+    apsw.SQLITE_INDEX_CONSTRAINT_MATCH: "MATCH",
+    apsw.SQLITE_INDEX_CONSTRAINT_IS: "IS",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNOT: "IS NOT",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNULL: "IS NULL",
+    apsw.SQLITE_INDEX_CONSTRAINT_ISNOTNULL: "IS NOT NULL",
+}
 
 COST_FETCH = 10.0
 COST_CHILD_LIST = 100.0
@@ -61,6 +74,10 @@ class Plan:
     limit_arg: int | None = None
     offset_arg: int | None = None
     missing: tuple[str, ...] = field(default=())
+    # For EXPLAIN only: the table, constraints SQLite checks itself, and why LIMIT stays local.
+    table: str = ""
+    rechecked: tuple[str, ...] = ()
+    limit_note: str = ""
 
     def encode(self) -> str:
         """Serialise for ``idxStr``."""
@@ -72,6 +89,7 @@ class Plan:
         raw = json.loads(text)
         raw["pushed"] = tuple(Pushed(**p) for p in raw["pushed"])
         raw["missing"] = tuple(raw["missing"])
+        raw["rechecked"] = tuple(raw.get("rechecked", ()))
         return cls(**raw)
 
 
@@ -114,8 +132,9 @@ def best_index(
     """
     names = [c.name for c in table.columns]
     pushed: list[Pushed] = []
+    rechecked: list[str] = []
+    unusable = 0
     claimed: set[tuple[str, str]] = set()
-    all_omitted = True
     limit_i: int | None = None
     offset_i: int | None = None
     argv = 0
@@ -131,20 +150,25 @@ def best_index(
         col_index = info.get_aConstraint_iColumn(i)
         op = _OPS.get(op_code)
         usable = info.get_aConstraint_usable(i)
-        if op is None or not usable or col_index < 0 or col_index >= len(names):
-            all_omitted = False
+        name = names[col_index] if 0 <= col_index < len(names) else "rowid"
+        label = f"{name} {_OP_NAMES.get(op_code, f'op{op_code}')}"
+        if not usable:
+            unusable += 1  # a join term checked after this scan: LIMIT cannot be pushed
+            continue
+        if op is None or col_index < 0 or col_index >= len(names):
+            rechecked.append(label)
             continue
         column = names[col_index]
         col = table.columns[col_index]
         if col.type == "TEXT" and info.get_aConstraint_collation(i).upper() != "BINARY":
-            all_omitted = False  # e.g. COLLATE NOCASE: the API compares differently
-            continue
+            rechecked.append(f"{label} (COLLATE {info.get_aConstraint_collation(i)})")
+            continue  # e.g. COLLATE NOCASE: the API compares differently
         is_in = batched_in and op == "=" and info.get_aConstraintUsage_in(i)
         push_op = "IN" if is_in and _pushable(table, mapping, column, "IN") else op
         how = _pushable(table, mapping, column, push_op)
         family = "=" if push_op in ("=", "IN") else push_op
         if how is None or (column, family) in claimed:
-            all_omitted = False
+            rechecked.append(label)
             continue
         claimed.add((column, family))
         argv += 1
@@ -154,23 +178,32 @@ def best_index(
         if push_op == "IN":
             info.set_aConstraintUsage_in(i, True)
         if not exact:
-            all_omitted = False
+            rechecked.append(f"{column} {push_op} (exact value)")
         pushed.append(Pushed(column=column, op=push_op, arg=argv - 1, exact=exact))
 
     eq_columns = {p.column for p in pushed if p.op in ("=", "IN")}
     access, missing = _access(mapping, eq_columns)
 
     limit_arg = offset_arg = None
-    if access != "impossible" and all_omitted and info.nOrderBy == 0 and limit_i is not None:
-        argv += 1
-        info.set_aConstraintUsage_argvIndex(limit_i, argv)
-        info.set_aConstraintUsage_omit(limit_i, True)
-        limit_arg = argv - 1
-        if offset_i is not None:
+    limit_note = ""
+    if limit_i is not None:
+        if access == "impossible":
+            limit_note = "not pushed (the table cannot be listed this way)"
+        elif rechecked or unusable:
+            limit_note = "not pushed (SQLite rechecks a filter, so it must see every row)"
+        elif info.nOrderBy:
+            limit_note = "not pushed (ORDER BY is applied by SQLite after all rows arrive)"
+        else:
             argv += 1
-            info.set_aConstraintUsage_argvIndex(offset_i, argv)
-            info.set_aConstraintUsage_omit(offset_i, True)
-            offset_arg = argv - 1
+            info.set_aConstraintUsage_argvIndex(limit_i, argv)
+            info.set_aConstraintUsage_omit(limit_i, True)
+            limit_arg = argv - 1
+            limit_note = "pushed (stops fetching once enough rows arrived)"
+            if offset_i is not None:
+                argv += 1
+                info.set_aConstraintUsage_argvIndex(offset_i, argv)
+                info.set_aConstraintUsage_omit(offset_i, True)
+                offset_arg = argv - 1
 
     plan = Plan(
         access=access,
@@ -178,6 +211,9 @@ def best_index(
         limit_arg=limit_arg,
         offset_arg=offset_arg,
         missing=missing,
+        table=table.name,
+        rechecked=tuple(rechecked),
+        limit_note=limit_note,
     )
     info.idxStr = plan.encode()
     info.estimatedCost, info.estimatedRows = _estimate(plan, bool(path_inputs(mapping.list)[1:]))

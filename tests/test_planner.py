@@ -13,9 +13,9 @@ from driver.emulator import Emulator
 
 
 def plans(conn: driver.Connection, sql: str, params: Any = ()) -> dict[str, dict[str, Any]]:
-    """Table alias -> decoded plan."""
+    """Table alias -> decoded plan (raw, from SQLite itself: the DB-API shows it in words)."""
     out = {}
-    for *_, detail in conn.cursor().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall():
+    for *_, detail in conn.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall():
         match = re.match(r"SCAN (\w+) VIRTUAL TABLE INDEX \d+:(\{.*\})", detail)
         if match:
             out[match.group(1)] = json.loads(match.group(2))
