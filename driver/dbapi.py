@@ -14,7 +14,7 @@ import decimal
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -298,6 +298,37 @@ class Connection:
         self.close()
 
 
+Row = tuple[Any, ...]
+
+
+def _to_bool(value: Any) -> Any:
+    return value if value is None else bool(value)
+
+
+def _to_datetime(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return value
+
+
+_NATIVE = {"BOOLEAN": _to_bool, "DATETIME": _to_datetime}
+
+
+def native_converter(description: Description) -> Callable[[Row], Row] | None:
+    """Row converter for NativeTypes=true (BOOLEAN -> bool, DATETIME -> aware datetime)."""
+    converters = [_NATIVE.get((d[1] or "").upper()) for d in description]
+    if not any(converters):
+        return None
+
+    def convert(row: Row) -> Row:
+        return tuple(f(v) if f else v for f, v in zip(converters, row, strict=False))
+
+    return convert
+
+
 @contextlib.contextmanager
 def _stepping(session: Session, statement: Statement) -> Iterator[None]:
     """Make ``statement`` the one virtual tables serve while SQLite steps it."""
@@ -341,11 +372,15 @@ class Cursor:
         self.rowcount = -1
         self.lastrowid: int | None = None
         self.description: Description | None = None
+        # PEP 249 extension: (class, message) notes about the last statement, e.g. rows
+        # a DELETE found already gone.
+        self.messages: list[tuple[type[errors.Warning], str]] = []
         self._rows: Iterator[tuple[Any, ...]] | None = None
         self._direct: direct.DirectRows | None = None
         self._apsw: apsw.Cursor | None = None
         self._statement: Statement | None = None
         self._explain = False  # rows are rewritten (EXPLAIN QUERY PLAN): no bulk fetch
+        self._native: Callable[[Row], Row] | None = None  # NativeTypes conversion
         self._closed = False
 
     # --- executing --------------------------------------------------------------
@@ -364,6 +399,10 @@ class Cursor:
                         self._execute_proc(sql, parameters)
                     else:
                         self._execute_sql(sql, parameters, statement)
+                if self.description and conn.session.settings["NativeTypes"]:
+                    self._native = native_converter(self.description)
+                    if self._native is not None and self._rows is not None:
+                        self._rows = map(self._native, self._rows)
             except BaseException as exc:
                 self._reset()
                 err = translate(exc)
@@ -410,8 +449,11 @@ class Cursor:
         conn = self.connection
         bindings = _adapt_params(params)
         self._explain = explain.is_explain_query_plan(sql)
+        safe = bool(conn.session.settings["SafeUpdates"])
         statement.write_context = (
-            dml.check(sql, conn.catalog, bindings) if dml.is_dml(sql) else WriteContext()
+            dml.check(sql, conn.catalog, bindings, safe_updates=safe)
+            if dml.is_dml(sql)
+            else WriteContext()
         )
         cursor = conn.db.cursor()
         described: list[tuple[tuple[str, str | None], ...]] = []
@@ -477,6 +519,7 @@ class Cursor:
         else:
             self.rowcount = conn.db.total_changes() - before
             self._rows = None
+            self.messages = [(errors.Warning, text) for text in statement.messages]
             statement.close()
 
     # --- fetching ---------------------------------------------------------------
@@ -522,7 +565,7 @@ class Cursor:
                 raise err from (None if err is exc else exc)
         statement.close()
         self._rows = iter(())
-        return out
+        return [self._native(row) for row in out] if self._native else out
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return self
@@ -570,8 +613,10 @@ class Cursor:
 
     def _reset(self) -> None:
         self._reset_rows()
+        self._native = None
         self.description = None
         self.rowcount = -1
+        self.messages = []
 
     def __del__(self) -> None:
         # A dropped half-read cursor stops its scan now (never during interpreter exit,

@@ -34,15 +34,26 @@ def is_dml(sql: str) -> bool:
     return _DML.match(sql) is not None
 
 
-def check(sql: str, catalog: Catalog, params: Any = None) -> WriteContext:
+def check(
+    sql: str, catalog: Catalog, params: Any = None, *, safe_updates: bool = True
+) -> WriteContext:
     """Validate a DML statement against schema/; return what the vtable needs to know.
 
     ``params`` (the statement's bindings, optional) lets the rows of a multi-row
     ``INSERT ... VALUES`` that use ``?`` or ``:name`` be validated up front as well.
+    With ``safe_updates``, an UPDATE or DELETE without WHERE is refused (every
+    write to these tables places, changes or ends live calls).
     """
     try:
         statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
     except (sqlglot.errors.SqlglotError, RecursionError):
+        match = _DML.match(sql)
+        if safe_updates and match and match.group(1).lower() in ("update", "delete"):
+            raise ProgrammingError(
+                f"{match.group(1).upper()}: this statement could not be read (check its "
+                "syntax); confsql must see its WHERE clause before anything is sent "
+                "(SafeUpdates), so nothing was sent"
+            ) from None
         return WriteContext()  # let SQLite report the syntax error in its own words
     if len(statements) != 1:
         return WriteContext()
@@ -55,13 +66,21 @@ def check(sql: str, catalog: Catalog, params: Any = None) -> WriteContext:
     table = catalog.table(target.name)
     if table is None:
         return WriteContext()  # sys_* views or unknown: SQLite says what is wrong
-    if isinstance(stmt, exp.Update):
-        return WriteContext(set_columns=_check_update(catalog, table, stmt))
     if isinstance(stmt, exp.Insert):
         _check_insert(catalog, table, stmt, params)
-    elif isinstance(stmt, exp.Delete) and not table.delete:
+        return WriteContext()
+    if isinstance(stmt, exp.Delete) and not table.delete:
         raise NotSupportedError(f"DELETE FROM {table.name} is not supported by the provider")
-    return WriteContext()
+    set_columns = _check_update(catalog, table, stmt) if isinstance(stmt, exp.Update) else None
+    if safe_updates and not stmt.args.get("where"):
+        verb = "UPDATE" if isinstance(stmt, exp.Update) else "DELETE FROM"
+        effect = "change" if isinstance(stmt, exp.Update) else "hang up"
+        raise ProgrammingError(
+            f"{verb} {table.name} without WHERE would {effect} every row (live calls "
+            "included), so it was refused and nothing was sent. Add a WHERE clause; to mean "
+            "every row, write WHERE 1, or connect with SafeUpdates=false."
+        )
+    return WriteContext(set_columns=set_columns)
 
 
 def _check_update(catalog: Catalog, table: Table, stmt: exp.Update) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -459,6 +460,15 @@ def _unknown_host(exc: BaseException) -> bool:
     return False
 
 
+_URLISH = re.compile(r"(?:https?://|/)[^\s'\"]*/[^\s'\"]*")
+
+
+def _without_urls(message: str) -> str:
+    """A provider message without the resource URLs or paths it quotes (the caller's
+    message already names the row; raw paths only confuse)."""
+    return " ".join(_URLISH.sub("", message).split())
+
+
 def _odd_answer(what: str, mutating: bool, reason: str) -> OperationalError:
     """An answer that is not the documented success: unknown outcome for a write."""
     if mutating:
@@ -501,7 +511,7 @@ def error_from_response(
         info = body.get("more_info")
         more_info = info if isinstance(info, str) else None
     detail = f"{what}: provider error {status}" + (f" (code {code})" if code else "")
-    detail += f": {message}"
+    detail += f": {_without_urls(message)}"
     cls: type[Error]
     if status in (401, 403):
         cls = OperationalError

@@ -145,6 +145,20 @@ PROPERTIES: tuple[Property, ...] = (
         maximum=3600,
     ),
     Property(
+        "SafeUpdates",
+        bool,
+        True,
+        "Refuse UPDATE and DELETE without WHERE on tables whose writes place or end calls; "
+        "write WHERE 1 to mean every row, or set false.",
+    ),
+    Property(
+        "NativeTypes",
+        bool,
+        False,
+        "Return BOOLEAN columns as bool and DATETIME columns as aware UTC datetime "
+        "(default: 1/0 and 'YYYY-MM-DD HH:MM:SS' text, as SQLite stores them).",
+    ),
+    Property(
         "CacheTtl",
         float,
         0.0,
@@ -270,6 +284,8 @@ def _convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
         if problem:
             raise ProgrammingError(f"{label} {problem}")
         return text
+    if prop.kind is bool:
+        return _boolean(label, raw)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ProgrammingError(f"{label} must be a number, not {type(raw).__name__}")
     try:
@@ -286,6 +302,21 @@ def _convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
         span = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
         raise ProgrammingError(f"{label} must be {span}, not {number:g}")
     return int(number) if prop.kind is int else number
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _boolean(label: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ProgrammingError(f"{label} must be true or false")
 
 
 def _label(name: str, from_env: Mapping[str, str]) -> str:

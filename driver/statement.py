@@ -70,6 +70,11 @@ class Statement:
         self.prefetch = Prefetch()
         self.interrupted = threading.Event()
         self.closed = False
+        # Writes (UPDATE/DELETE): rows SQLite may ask to change, by (table, rowid); rows
+        # written so far; and notes for the cursor's ``messages`` (e.g. "already gone").
+        self.rows_by_id: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self.written = 0
+        self.messages: list[str] = []
         self._waiters: set[loop.Waiter] = set()
         self._streams: set[AsyncIterator[Any]] = set()
 
@@ -111,6 +116,7 @@ class Statement:
         if self.closed:
             return
         self.closed = True
+        self.rows_by_id.clear()
         for stream in list(self._streams):
             self.close_stream(stream)
         if (self.prefetch.started or self.prefetch.hints) and loop.alive():

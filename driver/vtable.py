@@ -9,7 +9,7 @@ a specific table or provider.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,11 @@ def declaration(columns: Sequence[Column]) -> str:
     """The CREATE TABLE statement SQLite sees (declared types feed reflection)."""
     cols = ", ".join(f'"{c.name}" {c.type}{" HIDDEN" if c.hidden else ""}' for c in columns)
     return f"CREATE TABLE x({cols})"
+
+
+def _row_label(keys: Mapping[str, object]) -> str:
+    """``ConferenceSid=CF…, CallSid=CA…``: which row a write was about."""
+    return ", ".join(f"{name}={value}" for name, value in keys.items())
 
 
 def rowid_for(key: Sequence[Any]) -> int:
@@ -61,8 +66,6 @@ class VTable:
     session: Session
     table: Table
     columns: tuple[Column, ...] = field(init=False)
-    _rows_by_id: dict[int, Row] = field(default_factory=dict, init=False)
-    _written: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.columns = self.session.catalog.all_columns(self.table)
@@ -77,10 +80,6 @@ class VTable:
     def Open(self) -> Cursor:
         return Cursor(self)
 
-    def remember(self, rowid: int, row: Row) -> None:
-        """Keep a row SQLite may ask us to change or delete (UPDATE/DELETE scans)."""
-        self._rows_by_id[rowid] = row
-
     # --- writes -----------------------------------------------------------------
 
     def UpdateInsertRow(self, rowid: int | None, fields: tuple[Any, ...]) -> int:
@@ -92,15 +91,16 @@ class VTable:
                 f"INSERT INTO {self.table.name}: column {not_inputs[0]} cannot be set "
                 f"(the values it accepts are the inputs of {proc.name})"
             )
-        rows = self._write(proc.name, args)
+        rows = self._write(proc.name, args, "INSERT INTO")
         result = dict(zip((r.name for r in proc.results), rows[0], strict=True))
         return rowid_for([result.get(c.name) for c in self.table.keys])
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
         proc = self._proc(self.table.update, "UPDATE")
-        old = self._rows_by_id.get(rowid)
+        statement = self.session.statement()
+        old = statement.rows_by_id.get((self.table.name, rowid))
         new = dict(zip((c.name for c in self.columns), fields, strict=True))
-        set_columns = self.session.statement().write_context.set_columns
+        set_columns = statement.write_context.set_columns
         if set_columns is None:  # the statement could not be pre-parsed: compare rows
             if old is None:
                 raise ProgrammingError(
@@ -123,15 +123,26 @@ class VTable:
             needed = inp.requires if inp else None
             if needed and needed not in args and new.get(needed) is not None:
                 args[needed] = new[needed]
-        self._write(proc.name, args)
+        self._write(proc.name, args, "UPDATE")
 
     def UpdateDeleteRow(self, rowid: int) -> None:
         proc = self._proc(self.table.delete, "DELETE FROM")
-        old = self._rows_by_id.get(rowid)
+        statement = self.session.statement()
+        old = statement.rows_by_id.get((self.table.name, rowid))
         if old is None:
             raise ProgrammingError(f"DELETE FROM {self.table.name}: row {rowid} is unknown")
         args = {c.name: v for c, v in zip(self.table.columns, old, strict=False) if c.key}
-        self._write(proc.name, args)
+        try:
+            self._write(proc.name, args, "DELETE FROM")
+        except Error as exc:
+            if exc.status != 404:
+                raise
+            # Already gone (e.g. its conference ended when another row was deleted): the
+            # state the statement asked for.  Counted as deleted, and said so.
+            statement.messages.append(
+                f"DELETE FROM {self.table.name}: {_row_label(args)} was already gone "
+                "(the provider answered 404); counted as deleted"
+            )
 
     def _proc(self, name: str | None, verb: str) -> Any:
         if not name:
@@ -140,33 +151,41 @@ class VTable:
 
     # --- transactions: each write is sent when its statement runs ---------------
 
-    def _write(self, proc: str, args: dict[str, object]) -> list[Row]:
-        """Run one row's procedure; a failure says how many rows this statement already wrote."""
+    def _write(self, proc: str, args: dict[str, object], verb: str) -> list[Row]:
+        """Run one row's procedure.
+
+        A failure names the row (not a provider URL) and says how many rows this
+        statement already wrote, since there is no transaction to roll back.
+        """
+        statement = self.session.statement()
         try:
             rows = self.session.call_procedure(proc, args)
         except Error as exc:
-            if self._written:
-                exc.message = (
-                    f"{exc.message} ({self._written} earlier row(s) of this statement were "
-                    "already written; there is no transaction to roll back)"
-                )
+            if exc.status != 404 or verb != "DELETE FROM":  # a 404 delete may be "done"
+                keys = {c.name: args[c.name] for c in self.table.keys if c.name in args}
+                where = f"{verb} {self.table.name} ({_row_label(keys)})" if keys else ""
+                exc.message = f"{where}: {exc.message}" if where else exc.message
+                if statement.written:
+                    exc.message += (
+                        f" ({statement.written} earlier row(s) of this statement were already "
+                        "written; there is no transaction to roll back)"
+                    )
                 exc.args = (exc.message,)
             raise
-        self._written += 1
+        statement.written += 1
         return rows
 
     def Begin(self) -> None:
-        self._rows_by_id.clear()
-        self._written = 0
+        pass
 
     def Sync(self) -> None:
         pass
 
     def Commit(self) -> None:
-        self._rows_by_id.clear()
+        pass
 
     def Rollback(self) -> None:
-        self._rows_by_id.clear()
+        pass
 
     def Disconnect(self) -> None:
         pass
@@ -246,7 +265,8 @@ class Cursor:
     def Rowid(self) -> int:
         row = self._row
         rowid = rowid_for(row_key(self.table, row))
-        self.vtable.remember(rowid, row)
+        if self._statement is not None:  # kept for UPDATE/DELETE, until the statement ends
+            self._statement.rows_by_id[(self.table.name, rowid)] = row
         return rowid
 
     def Close(self) -> None:
