@@ -116,9 +116,7 @@ def from_twilio(provider: str, pairs: Sequence[tuple[str, str]]) -> EventRecord:
     for name, value in pairs:
         grouped.setdefault(name, []).append(value)
     payload = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
-    identity = (
-        f"{conference}/{sequence}" if sequence is not None else _digest(sorted(pairs))
-    )
+    identity = f"{conference}/{sequence}" if sequence is not None else _digest(sorted(pairs))
     return EventRecord(
         event_id=identity,
         provider=provider,

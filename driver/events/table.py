@@ -31,7 +31,7 @@ DISABLED = (
 class _Disabled:
     """Virtual-table module whose tables cannot be opened: the message says why."""
 
-    def Connect(self, *args: Any) -> Any:  # noqa: N802 (APSW's name)
+    def Connect(self, *args: Any) -> Any:
         raise errors.NotSupportedError(DISABLED)
 
     Create = Connect
@@ -64,6 +64,4 @@ def install(db: apsw.Connection, catalog: Catalog, events_db: str | None) -> Non
             f"EventsDb {events_db!r} is not a confsql events database (no {TABLE} table)"
         )
     names = ", ".join(f'"{c.name}"' for c in table.columns)
-    db.execute(
-        f'CREATE TEMP VIEW "{TABLE}"({names}) AS SELECT {names} FROM {SCHEMA}."{TABLE}"'
-    )
+    db.execute(f'CREATE TEMP VIEW "{TABLE}"({names}) AS SELECT {names} FROM {SCHEMA}."{TABLE}"')
