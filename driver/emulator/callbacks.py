@@ -87,6 +87,11 @@ class CallbackSender:
                 atexit.register(self.drain, 2.0)  # a short-lived process still delivers
         self._queue.put(delivery)
 
+    def reset(self) -> None:
+        """Let queued deliveries finish, then zero the counters."""
+        self.drain()
+        self.sent = self.failed = 0
+
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every queued delivery was attempted; False on timeout."""
         with self._idle:

@@ -62,6 +62,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Clear data, faults and the log; keep accounts; restore constructor knobs."""
+        self.callbacks.reset()
         self.state.clear()
         self.faults.clear()
         self.requests.clear()
