@@ -61,7 +61,7 @@ class Emulator:
         self.state.clock = value
 
     def reset(self) -> None:
-        """Clear data, faults and the log; keep accounts; restore constructor knobs."""
+        """Clear data, faults, the log and callback counters; keep accounts; restore knobs."""
         self.callbacks.reset()
         self.state.clear()
         self.faults.clear()
