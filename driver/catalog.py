@@ -38,8 +38,8 @@ SYS_VIEWS: dict[str, tuple[str, ...]] = {
 
 
 def rows(catalog: Catalog, provider: Provider) -> dict[str, list[tuple[Any, ...]]]:
-    """The catalog's rows for the tables and procedures this provider maps."""
-    tables = [t for t in catalog.tables.values() if t.name in provider.tables]
+    """The catalog's rows for the tables and procedures this provider maps (plus stored tables)."""
+    tables = catalog.tables_for(provider)
     procs = [p for p in catalog.procedures.values() if p.name in provider.procedures]
     return {
         "sys_tables": [

@@ -23,6 +23,7 @@ import apsw
 from . import catalog as sys_catalog
 from . import direct, dml, errors, explain, loop, schema
 from .errors import Error, InterfaceError
+from .events import table as events_table
 from .exec_parser import bind, is_exec, parse_exec
 from .properties import resolve
 from .session import Session
@@ -172,7 +173,11 @@ class Connection:
         settings = resolve(dsn, props, self.catalog)
         self.session = Session(self.catalog, settings)
         self.provider = self.session.provider
-        self._db = apsw.Connection(":memory:")
+        # SQLITE_OPEN_URI: so EventsDb can be attached read-only (file:...?mode=ro).
+        self._db = apsw.Connection(
+            ":memory:",
+            flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI,
+        )
         self._closed = False
         self._lock = threading.RLock()  # held while a statement runs (see _use)
         self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()
@@ -185,6 +190,7 @@ class Connection:
                     use_bestindex_object=True,
                     eponymous_only=True,
                 )
+        events_table.install(self._db, self.catalog, settings["EventsDb"])
         rows = sys_catalog.rows(self.catalog, self.provider)
         for name, columns in sys_catalog.SYS_VIEWS.items():
             self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))

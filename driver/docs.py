@@ -39,6 +39,14 @@ def reference(catalog: schema.Catalog | None = None) -> str:
     ]
     for table in cat.tables.values():
         out += [f"### Table `{table.name}`", "", _cell(table.description), ""]
+        if table.source == "events":
+            indexed = ", ".join(f"`{c}`" for c in table.indexes)
+            out += [
+                "Read-only. Recorded by `confsql listen` (see "
+                "[Conference timelines](#conference-timelines)); a connection reads it when the "
+                f"`EventsDb` property names the receiver's database. Indexed: {indexed}.",
+                "",
+            ]
         writes = [
             verb
             for verb, proc in (

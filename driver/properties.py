@@ -166,6 +166,13 @@ PROPERTIES: tuple[Property, ...] = (
         minimum=0,
         maximum=86400,
     ),
+    Property(
+        "EventsDb",
+        str,
+        None,
+        "SQLite file that `confsql listen` records conference events in; when set, the "
+        "ConferenceEvents table reads it (read-only).",
+    ),
 )
 
 _BY_KEY = {p.name.lower(): p for p in PROPERTIES}  # normalised name -> property

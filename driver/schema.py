@@ -19,6 +19,9 @@ T = TypeVar("T")
 SqlType = Literal["TEXT", "INTEGER", "BOOLEAN", "DATETIME", "REAL"]
 Exactness = Literal["exact", "superset"]
 SQL_TYPES: tuple[str, ...] = ("TEXT", "INTEGER", "BOOLEAN", "DATETIME", "REAL")
+# Where a table's rows come from: the provider's API (a virtual table), or the events database
+# that ``confsql listen`` writes (see driver.events).
+TABLE_SOURCES: tuple[str, ...] = ("provider", "events")
 PUSH_OPS: tuple[str, ...] = ("=", "IN", "<", "<=", ">", ">=")
 
 
@@ -42,7 +45,13 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A virtual table: its columns in order and which procedures back its writes."""
+    """A table: its columns in order, where its rows come from, which procedures back its writes.
+
+    ``source`` is ``"provider"`` for a virtual table over the provider's API (it needs a
+    mapping in the provider profile) or ``"events"`` for a read-only table stored by
+    ``confsql listen`` (it needs none); ``indexes`` names the columns such a stored table
+    indexes.
+    """
 
     name: str
     description: str
@@ -50,6 +59,8 @@ class Table:
     insert: str | None = None
     update: str | None = None
     delete: str | None = None
+    source: str = "provider"
+    indexes: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (case-insensitive), if any."""
@@ -172,6 +183,12 @@ class Catalog:
         """The provider profile called ``name`` (case-insensitive)."""
         return _lookup(self.providers, name)
 
+    def tables_for(self, provider: Provider) -> list[Table]:
+        """The tables a connection to ``provider`` has: those it maps, then stored ones."""
+        return [
+            t for t in self.tables.values() if t.name in provider.tables or t.source != "provider"
+        ]
+
     def write_columns(self, table: Table) -> tuple[Column, ...]:
         """Hidden write-only columns: inputs of the table's insert/update procedures.
 
@@ -252,13 +269,24 @@ def _column(where: str, raw: Mapping[str, Any]) -> Column:
 def _table(path: Path) -> Table:
     raw = _read(path)
     where = path.name
+    columns = tuple(_column(f"{where} {c.get('name')}", c) for c in raw["columns"])
+    source = raw.get("source", "provider")
+    if source not in TABLE_SOURCES:
+        raise SchemaError(f"{where}: source {source!r} is not one of {', '.join(TABLE_SOURCES)}")
+    indexes = tuple(raw.get("indexes", ()))
+    names = {c.name for c in columns}
+    for column in indexes:
+        if column not in names:
+            raise SchemaError(f"{where}: index on {column!r}, which is not a column")
     return Table(
         name=raw["name"],
         description=raw["description"],
-        columns=tuple(_column(f"{where} {c.get('name')}", c) for c in raw["columns"]),
+        columns=columns,
         insert=raw.get("insert"),
         update=raw.get("update"),
         delete=raw.get("delete"),
+        source=source,
+        indexes=indexes,
     )
 
 

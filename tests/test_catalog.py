@@ -56,13 +56,18 @@ def test_view_columns(
 
 def test_sys_tables(conn: driver.Connection) -> None:
     rows = query(conn, "SELECT * FROM sys_tables")
-    assert [r["TableName"] for r in rows] == [t for t in CATALOG.tables if t in TWILIO.tables]
-    assert {r["TableName"] for r in rows} == {"Conferences", "Participants"}
+    assert [r["TableName"] for r in rows] == [t.name for t in CATALOG.tables_for(TWILIO)]
+    assert {r["TableName"] for r in rows} == {"ConferenceEvents", "Conferences", "Participants"}
     for row in rows:
         table = CATALOG.tables[row["TableName"]]
         assert row["Description"] == table.description
         assert row["IsUpdatable"] == int(bool(table.insert or table.update or table.delete))
-    assert all(r["IsUpdatable"] == 1 for r in rows)
+    # the provider's tables take writes; the stored events are read-only
+    assert {r["TableName"]: r["IsUpdatable"] for r in rows} == {
+        "ConferenceEvents": 0,
+        "Conferences": 1,
+        "Participants": 1,
+    }
 
 
 def test_sys_tablecolumns(conn: driver.Connection) -> None:
@@ -240,7 +245,7 @@ def test_procedureparameters_listed_per_procedure(conn: driver.Connection) -> No
 def test_catalog_is_read_only(conn: driver.Connection, emu: Emulator, sql: str) -> None:
     with pytest.raises(driver.DatabaseError):
         conn.cursor().execute(sql)
-    assert len(query(conn, "SELECT * FROM sys_tables")) == 2
+    assert len(query(conn, "SELECT * FROM sys_tables")) == 3
     assert emu.requests == []
 
 

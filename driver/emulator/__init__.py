@@ -6,7 +6,9 @@ Modules, in the order a request meets them: :mod:`.server` (uvicorn on
 operation, using :mod:`.params` and :mod:`.paging`) → :mod:`.state` (the
 model) → :mod:`.resources` (JSON rendering, cached per object for list pages)
 → :mod:`.encoding` (orjson when available).  :mod:`.emulator` is the Python
-facade and :mod:`.seed` fills it with data.
+facade and :mod:`.seed` fills it with data.  :mod:`.callbacks` posts signed
+conference status callbacks (``ConferenceStatusCallback``) from a background
+thread.
 
 Where Twilio's behaviour is not pinned down by the spec, the emulator:
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .callbacks import CallbackSender, Notifier
 from .faults import FaultPlan, RequestLog
 from .resources import conference_json, participant_json
 from .sids import ACCOUNT_SID, API_KEY_SID, DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
@@ -29,7 +30,10 @@ class Emulator:
     Knobs: ``latency`` (seconds added to every request), ``faults``
     (:class:`FaultPlan`), ``auto_advance`` (each request advances state one
     step), ``clock`` (callable returning an aware UTC datetime).  Every request
-    is recorded in ``requests``.
+    is recorded in ``requests``.  Conferences whose first participant set
+    ``ConferenceStatusCallback`` get signed status callbacks, posted by
+    ``callbacks`` (see :mod:`driver.emulator.callbacks`; ``callbacks.drain()``
+    waits for them).
     """
 
     def __init__(
@@ -37,6 +41,8 @@ class Emulator:
     ) -> None:
         self.state = State(clock or system_clock)
         self.state.add_account(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        self.callbacks = CallbackSender()
+        self.state.listener = Notifier(self.state, self.callbacks)
         self.faults = FaultPlan()
         self.requests = RequestLog()
         self.latency = latency
@@ -55,7 +61,8 @@ class Emulator:
         self.state.clock = value
 
     def reset(self) -> None:
-        """Clear data, faults and the log; keep accounts; restore constructor knobs."""
+        """Clear data, faults, the log and callback counters; keep accounts; restore knobs."""
+        self.callbacks.reset()
         self.state.clear()
         self.faults.clear()
         self.requests.clear()
@@ -181,6 +188,24 @@ class Emulator:
                 date_created=date_created,
             )
             return participant_json(participant)
+
+    def hang_up(self, call_sid: str) -> None:
+        """The participant on ``call_sid`` hangs up (ends the conference when Twilio would)."""
+        with self.state.lock:
+            participant = self.state.calls.get(call_sid)
+            if participant is None or not participant.live:
+                raise KeyError(f"no live participant on call {call_sid!r}")
+            self.state.remove_participant(participant, kicked=False)
+
+    def speech(self, call_sid: str, *, speaking: bool) -> None:
+        """The participant on ``call_sid`` starts or stops talking (a ``speaker`` callback)."""
+        with self.state.lock:
+            participant = self.state.calls.get(call_sid)
+            if participant is None or participant.status != "connected":
+                raise KeyError(f"no connected participant on call {call_sid!r}")
+            event = "participant-speech-start" if speaking else "participant-speech-stop"
+            conference = self.state.conferences[participant.conference_sid]
+            self.state.notify(event, conference, participant)
 
     # -- snapshots --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from .callbacks import subscribe
 from .errors import (
     FROM_REQUIRED,
     LABEL_IN_USE,
@@ -187,9 +188,12 @@ def update_conference(state: State, account_sid: str, sid: str, form: Params, pa
         changing = status is not None or form.get("AnnounceUrl") is not None
         if changing and not conference.live:
             raise invalid(f"Conference {conference.sid} is not in progress and cannot be updated")
-        if form.get("AnnounceUrl") is not None:
-            conference.options["AnnounceUrl"] = form.get("AnnounceUrl")
+        announce = form.get("AnnounceUrl")
+        if announce is not None:
+            conference.options["AnnounceUrl"] = announce
             conference.options["AnnounceMethod"] = announce_method or "POST"
+            # The announcement "plays" at once: its end is reported now.
+            state.notify("announcement-end", conference, None, {"AnnounceUrl": announce})
         if status == "completed":
             state.end_conference(conference, "conference-ended-via-api", None)
         return Reply(200, conference_json(conference))
@@ -294,6 +298,7 @@ def create_participant(
             )
             if "MaxParticipants" in options:
                 conference.options["MaxParticipants"] = options["MaxParticipants"]
+        subscribe(conference, options)
         participant = state.new_participant(
             conference,
             "queued",
@@ -378,6 +383,7 @@ def update_participant(
                 f"CallSidToCoach {coach} is not another participant of conference {conference.sid}"
             )
 
+        before = _modifiable(participant)
         if flags["Muted"] is not None:
             participant.muted = flags["Muted"]
         if flags["Hold"] is not None:
@@ -399,7 +405,43 @@ def update_participant(
                 participant.options[key] = method
         participant.date_updated = state.now()
         participant.changed()
+        _notify_changes(state, conference, participant, before, form.get("AnnounceUrl"))
         return Reply(200, participant_json(participant))
+
+
+def _modifiable(participant: Participant) -> tuple[object, ...]:
+    """The fields whose change is a participant-modify event (Coaching, EndConferenceOnExit,
+    BeepOnExit, WaitUrl), after muted and hold."""
+    options = participant.options
+    return (
+        participant.muted,
+        participant.hold,
+        participant.coaching,
+        participant.end_conference_on_exit,
+        options.get("BeepOnExit"),
+        options.get("WaitUrl"),
+    )
+
+
+def _notify_changes(
+    state: State,
+    conference: Conference,
+    participant: Participant,
+    before: tuple[object, ...],
+    announce_url: str | None,
+) -> None:
+    """Report an update as Twilio's callbacks do: mute, hold, modify, announcement."""
+    after = _modifiable(participant)
+    if after[0] != before[0]:
+        event = "participant-mute" if participant.muted else "participant-unmute"
+        state.notify(event, conference, participant)
+    if after[1] != before[1]:
+        event = "participant-hold" if participant.hold else "participant-unhold"
+        state.notify(event, conference, participant)
+    if after[2:] != before[2:]:
+        state.notify("participant-modify", conference, participant)
+    if announce_url is not None:
+        state.notify("announcement-end", conference, participant, {"AnnounceUrl": announce_url})
 
 
 def delete_participant(

@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from .sids import SidFactory
 
 Clock = Callable[[], datetime]
+# Told of conference events (see driver.emulator.callbacks): event name, conference,
+# participant (None for conference-wide events) and extra callback fields.
+Listener = Callable[[str, "Conference", "Participant | None", dict[str, str]], None]
 
 CONFERENCE_STATUSES = ("init", "in-progress", "completed")
 PARTICIPANT_STATUSES = ("queued", "connecting", "ringing", "connected", "complete", "failed")
@@ -28,6 +31,16 @@ REASONS_ENDED = (
     "last-participant-left",
 )
 REGIONS = ("us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1")
+
+# Why the conference ended -> ReasonParticipantLeft of everyone it took with it.
+_LEFT_BECAUSE = {"conference-ended-via-api": "conference_ended_via_api"}
+_ENDED_BY = {
+    "conference-ended-via-api": "Conference ended via API",
+    "participant-with-end-conference-on-exit-left": "Participant with endConferenceOnExit left",
+    "participant-with-end-conference-on-exit-kicked": "Participant with endConferenceOnExit kicked",
+    "last-participant-left": "Last participant left",
+    "last-participant-kicked": "Last participant kicked",
+}
 
 # One step of deterministic progression for a participant still being dialled.
 NEXT_PARTICIPANT_STATUS = {"queued": "ringing", "connecting": "ringing", "ringing": "connected"}
@@ -150,12 +163,24 @@ class State:
         self.calls: dict[str, Participant] = {}
         self.pending: dict[str, Participant] = {}
         self._live_by_name: dict[tuple[str, str], Conference] = {}
+        self.listener: Listener | None = None
 
     # -- housekeeping -------------------------------------------------------
 
     def now(self) -> datetime:
         """The clock's current time, normalised to whole UTC seconds."""
         return to_utc_second(self.clock())
+
+    def notify(
+        self,
+        event: str,
+        conference: Conference,
+        participant: Participant | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        """Tell the listener (conference status callbacks) that ``event`` happened."""
+        if self.listener is not None:
+            self.listener(event, conference, participant, fields or {})
 
     def clear(self) -> None:
         """Drop conferences and participants (accounts stay) and restart SIDs."""
@@ -263,12 +288,20 @@ class State:
         conference.call_sid_ending_conference = call_sid
         conference.date_updated = now
         conference.changed()
+        left_because = _LEFT_BECAUSE.get(reason, "moderator_ended_conference")
         for participant in conference.participants:
             if participant.live:
-                self._set_status(participant, "complete", now)
+                self._set_status(participant, "complete", now, left_because)
         key = (conference.account_sid, conference.friendly_name or "")
         if self._live_by_name.get(key) is conference:
             del self._live_by_name[key]
+        extra = {"ReasonConferenceEnded": reason, "Reason": _ENDED_BY.get(reason, reason)}
+        if call_sid is not None:
+            extra["CallSidEndingConference"] = call_sid
+            ending = self.calls.get(call_sid)
+            if ending is not None and ending.label is not None:
+                extra["ParticipantLabelEndingConference"] = ending.label
+        self.notify("conference-end", conference, None, extra)
 
     # -- participants -----------------------------------------------------------
 
@@ -333,7 +366,8 @@ class State:
     def remove_participant(self, participant: Participant, *, kicked: bool) -> None:
         """Take a participant out; end the conference when that is what Twilio does."""
         now = self.now()
-        self._set_status(participant, "complete", now)
+        why = "participant_updated_via_api" if kicked else "participant_hung_up"
+        self._set_status(participant, "complete", now, why)
         conference = self.conferences[participant.conference_sid]
         if not conference.live:
             return
@@ -344,19 +378,30 @@ class State:
         elif not any(p.live for p in conference.participants):
             self.end_conference(conference, f"last-participant-{how}", participant.call_sid)
 
-    def _set_status(self, participant: Participant, status: str, now: datetime) -> None:
+    def _set_status(
+        self, participant: Participant, status: str, now: datetime, why: str | None = None
+    ) -> None:
+        joined = participant.status == "connected"
         participant.status = status
         participant.date_updated = now
         participant.changed()
         if status not in NEXT_PARTICIPANT_STATUS:
             self.pending.pop(participant.call_sid, None)
+        if joined and status == "complete":
+            conference = self.conferences[participant.conference_sid]
+            left = {"ParticipantCallStatus": "completed"}
+            if why is not None:
+                left["ReasonParticipantLeft"] = why
+            self.notify("participant-leave", conference, participant, left)
 
     def _on_connected(self, participant: Participant, now: datetime) -> None:
         conference = self.conferences[participant.conference_sid]
+        self.notify("participant-join", conference, participant)
         if conference.status == "init" and participant.start_conference_on_enter:
             conference.status = "in-progress"
             conference.date_updated = now
             conference.changed()
+            self.notify("conference-start", conference)
 
     # -- progression ------------------------------------------------------------
 

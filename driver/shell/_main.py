@@ -25,6 +25,7 @@ examples:
   confsql --sandbox "SELECT FriendlyName, Status FROM Conferences"
   confsql --sandbox -f calls.sql                     run a script, stop at the first error
   confsql --dsn "Provider=Twilio;AccountSid=AC...;AuthToken=..." --mode json < calls.sql
+  confsql listen --help                              receive conference events (webhooks)
 
 Credentials may also come from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or
 TWILIO_API_KEY / TWILIO_API_SECRET).  An EXEC ends at ';' or at the end of its
@@ -124,6 +125,11 @@ def _connect(args: argparse.Namespace) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the shell; returns the exit status (0 ok, 1 statement failed, 2 usage)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["listen"]:  # `confsql listen ...`: the webhook receiver
+        from ..events.cli import main as listen
+
+        return listen(words[1:])
     parser = build_parser()
     args = parser.parse_intermixed_args(argv)
     scrub = Scrubber(_secrets(args))
