@@ -12,7 +12,7 @@ import datetime as _dt
 from typing import Any
 
 from ._version import __version__
-from .dbapi import Connection, Cursor
+from .dbapi import Connection, Cursor, translate
 from .errors import (
     DatabaseError,
     DataError,
@@ -38,7 +38,11 @@ def connect(dsn: str = "", **props: Any) -> Connection:
     ``props`` are the same properties as keywords (``account_sid=…``).
     ``connect("Provider=Sandbox")`` needs no account.
     """
-    return Connection(dsn, **props)
+    try:
+        return Connection(dsn, **props)
+    except Exception as exc:  # every failure leaves as a PEP 249 exception
+        err = translate(exc)
+        raise err from (None if err is exc else exc)
 
 
 class _TypeObject:

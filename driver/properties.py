@@ -183,6 +183,10 @@ MAX_DSN_LENGTH = 65536
 
 def parse_dsn(dsn: str) -> dict[str, str]:
     """``Key=Value;...`` as a dict keyed as written; duplicate keys are an error."""
+    if not isinstance(dsn, str):
+        raise ProgrammingError(
+            f"the connection string must be text (Key=Value;...), not {type(dsn).__name__}"
+        )
     if len(dsn) > MAX_DSN_LENGTH:
         raise ProgrammingError(
             f"connection string: {len(dsn)} characters is too long (at most {MAX_DSN_LENGTH})"

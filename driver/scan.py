@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import loop
+from .errors import DataError
 from .planner import Plan, path_inputs
 from .requests import Requester
 from .schema import Catalog, Table, TableMapping
@@ -34,6 +35,8 @@ from .values import NO_MATCH, api_param, comparable, date_bound, decoder
 
 # Items a scan may hold before the consumer takes them (about 8 full pages).
 MAX_HELD_ITEMS = 8000
+# Longest value sent in a URL (a filter or a path segment); URLs have practical limits.
+MAX_FILTER_VALUE = 2048
 
 Row = tuple[Any, ...]
 Page = list[Row]
@@ -73,6 +76,13 @@ def bind_plan(table: Table, mapping: TableMapping, plan: Plan, args: Sequence[An
             if not converted:
                 empty = True
                 continue
+            for value in converted:
+                if isinstance(value, str) and len(value) > MAX_FILTER_VALUE:
+                    raise DataError(
+                        f"{table.name}: the value compared with {p.column} is {len(value):,} "
+                        f"characters long; at most {MAX_FILTER_VALUE:,} can be sent to the "
+                        "provider in a filter"
+                    )
             eq[p.column] = converted
             name = mapping.filters.get(f"{p.column} =")
             if name:

@@ -267,8 +267,13 @@ def _coerce_scalar(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -
     return text
 
 
+MAX_TEXT = 4096  # longest text input accepted (providers' limits are far lower)
+
+
 def _to_text(value: object, fail: Callable[[str], NoReturn]) -> str:
     if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            fail(f"is {len(value):,} characters long; at most {MAX_TEXT:,} are accepted")
         return value
     if isinstance(value, bool):  # SQL TRUE/FALSE: the providers' spelling
         return "true" if value else "false"
@@ -284,7 +289,7 @@ def _to_int(value: object, fail: Callable[[str], NoReturn]) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+    if isinstance(value, str) and len(value) <= 40 and _INTEGER_TEXT.fullmatch(value):
         return int(value)
     fail("is not an integer")
 

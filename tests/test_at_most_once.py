@@ -232,8 +232,7 @@ def test_connection_refused_is_retried_then_reported(
     # The default budget (MAX_ATTEMPTS=8 with jittered backoff up to 8 s) takes ~10 s or
     # more here; see the report: the retry budget should be a connection property.
     monkeypatch.setattr(http, "MAX_ATTEMPTS", 3)
-    monkeypatch.setattr(http, "MAX_RETRY_WAIT", 2.0)
-    conn = connect(BaseUrl=f"http://127.0.0.1:{_closed_port()}", Timeout=0.5)
+    conn = connect(BaseUrl=f"http://127.0.0.1:{_closed_port()}", Timeout=0.5, RetryBudget=2)
     started = time.monotonic()
     with pytest.raises(driver.OperationalError) as info:
         add(conn, "Room", "x")

@@ -91,15 +91,38 @@ def test_timeout_on_a_read(connect: Connect, emu: Emulator) -> None:
         conn.cursor().execute("SELECT * FROM Conferences")
 
 
-def test_connection_refused_reports_clearly(
-    connect: Connect, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import driver.http
-
-    monkeypatch.setattr(driver.http, "MAX_RETRY_WAIT", 0.3)
-    conn = connect(BaseUrl="http://127.0.0.1:9")
+def test_connection_refused_reports_clearly(connect: Connect) -> None:
+    conn = connect(BaseUrl="http://127.0.0.1:9", RetryBudget=0.3)
     with pytest.raises(driver.OperationalError, match="could not connect"):
         conn.cursor().execute("SELECT * FROM Conferences")
+
+
+def test_no_retry_budget_says_not_retried(connect: Connect) -> None:
+    conn = connect(BaseUrl="http://127.0.0.1:9", RetryBudget=0)
+    with pytest.raises(driver.OperationalError, match=r"not retried \(RetryBudget=0\)"):
+        conn.cursor().execute("SELECT * FROM Conferences")
+    assert conn.stats.requests == 1
+
+
+def test_unknown_host_fails_at_once(connect: Connect) -> None:
+    conn = connect(BaseUrl="http://no-such-host.invalid")
+    started = time.monotonic()
+    with pytest.raises(driver.OperationalError, match=r"no-such-host\.invalid.*unknown"):
+        conn.cursor().execute("SELECT * FROM Conferences")
+    assert time.monotonic() - started < 3 and conn.stats.retries == 0
+
+
+def test_invalid_credential_from_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "ACnotvalid")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "x")
+    with pytest.raises(driver.ProgrammingError, match="TWILIO_ACCOUNT_SID='ACnotvalid' is not"):
+        driver.connect()
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
+    monkeypatch.setenv("TWILIO_REGION", "not a region")
+    with pytest.raises(driver.ProgrammingError, match="environment variable TWILIO_REGION"):
+        driver.connect()
 
 
 @pytest.mark.parametrize(

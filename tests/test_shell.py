@@ -34,7 +34,12 @@ WRONG_TOKEN = "0123456789abcdef0123456789abcdef"
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+    # COLUMNS/LINES (set by pytest-xdist's workers) would override the pty's real size.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TWILIO_") and k not in ("COLUMNS", "LINES")
+    }
     env.update(HOME=str(home), NO_COLOR="1", PYTHONUNBUFFERED="1", **extra)
     return env
 
