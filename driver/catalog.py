@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .schema import Catalog, Provider
-from .validation import describe_allowed
+from .schema import Catalog, ProviderMapping
+from .validation import Formats, describe_allowed
 
 SYS_VIEWS: dict[str, tuple[str, ...]] = {
     "sys_tables": ("TableName", "Description", "IsUpdatable"),
@@ -37,7 +37,9 @@ SYS_VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def rows(catalog: Catalog, provider: Provider) -> dict[str, list[tuple[Any, ...]]]:
+def rows(
+    catalog: Catalog, provider: ProviderMapping, formats: Formats | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
     """The catalog's rows for the tables and procedures this provider maps (plus stored tables)."""
     tables = catalog.tables_for(provider)
     procs = [p for p in catalog.procedures.values() if p.name in provider.procedures]
@@ -63,7 +65,15 @@ def rows(catalog: Catalog, provider: Provider) -> dict[str, list[tuple[Any, ...]
             row
             for p in procs
             for row in [
-                (p.name, i.name, i.type, int(i.required), "IN", describe_allowed(i), i.description)
+                (
+                    p.name,
+                    i.name,
+                    i.type,
+                    int(i.required),
+                    "IN",
+                    describe_allowed(i, formats),
+                    i.description,
+                )
                 for i in p.inputs
             ]
             + [(p.name, r.name, r.type, 0, "OUT", None, r.description) for r in p.results]

@@ -25,8 +25,8 @@ from . import direct, dml, errors, explain, loop, schema
 from .errors import Error, InterfaceError
 from .events import table as events_table
 from .exec_parser import bind, is_exec, parse_exec
-from .properties import resolve
 from .session import Session
+from .settings import resolve
 from .statement import Statement, WriteContext
 from .vtable import Module
 
@@ -170,8 +170,8 @@ class Connection:
 
     def __init__(self, dsn: str = "", **props: Any) -> None:
         self.catalog = schema.load()
-        settings = resolve(dsn, props, self.catalog)
-        self.session = Session(self.catalog, settings)
+        provider_cls, settings = resolve(dsn, props)
+        self.session = Session(self.catalog, provider_cls, settings)
         self.provider = self.session.provider
         # SQLITE_OPEN_URI: so EventsDb can be attached read-only (file:...?mode=ro).
         self._db = apsw.Connection(
@@ -191,7 +191,7 @@ class Connection:
                     eponymous_only=True,
                 )
         events_table.install(self._db, self.catalog, settings["EventsDb"])
-        rows = sys_catalog.rows(self.catalog, self.provider)
+        rows = sys_catalog.rows(self.catalog, self.session.mapping, self.provider.formats)
         for name, columns in sys_catalog.SYS_VIEWS.items():
             self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))
         self._authorizer = _Authorizer()
@@ -211,10 +211,7 @@ class Connection:
     @property
     def settings(self) -> Mapping[str, Any]:
         """The connection's properties; secrets are replaced by '***'."""
-        return {
-            k: ("***" if v and k in ("AuthToken", "ApiSecret") else v)
-            for k, v in self.session.settings.values.items()
-        }
+        return self.session.settings.shown()
 
     @property
     def stats(self) -> Any:
@@ -457,7 +454,7 @@ class Cursor:
         self._explain = explain.is_explain_query_plan(sql)
         safe = bool(conn.session.settings["SafeUpdates"])
         statement.write_context = (
-            dml.check(sql, conn.catalog, bindings, safe_updates=safe)
+            dml.check(sql, conn.catalog, bindings, safe_updates=safe, formats=conn.provider.formats)
             if dml.is_dml(sql)
             else WriteContext()
         )

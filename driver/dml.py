@@ -20,7 +20,7 @@ from sqlglot import exp
 from .errors import DatabaseError, NotSupportedError, ProgrammingError
 from .schema import Catalog, Procedure, Table
 from .statement import WriteContext
-from .validation import validate_inputs
+from .validation import Formats, validate_inputs
 
 _UNKNOWN = object()  # a VALUES cell whose value is only known when SQLite evaluates it
 
@@ -35,7 +35,12 @@ def is_dml(sql: str) -> bool:
 
 
 def check(
-    sql: str, catalog: Catalog, params: Any = None, *, safe_updates: bool = True
+    sql: str,
+    catalog: Catalog,
+    params: Any = None,
+    *,
+    safe_updates: bool = True,
+    formats: Formats | None = None,
 ) -> WriteContext:
     """Validate a DML statement against schema/; return what the vtable needs to know.
 
@@ -67,7 +72,7 @@ def check(
     if table is None:
         return WriteContext()  # sys_* views or unknown: SQLite says what is wrong
     if isinstance(stmt, exp.Insert):
-        _check_insert(catalog, table, stmt, params)
+        _check_insert(catalog, table, stmt, params, formats)
         return WriteContext()
     if isinstance(stmt, exp.Delete) and not table.delete:
         raise NotSupportedError(f"DELETE FROM {table.name} is not supported by the provider")
@@ -109,7 +114,9 @@ def _check_update(catalog: Catalog, table: Table, stmt: exp.Update) -> tuple[str
     return tuple(names)
 
 
-def _check_insert(catalog: Catalog, table: Table, stmt: exp.Insert, params: Any) -> None:
+def _check_insert(
+    catalog: Catalog, table: Table, stmt: exp.Insert, params: Any, formats: Formats | None
+) -> None:
     proc = catalog.procedure(table.insert) if table.insert else None
     if proc is None:
         raise NotSupportedError(f"INSERT INTO {table.name} is not supported")
@@ -124,10 +131,12 @@ def _check_insert(catalog: Catalog, table: Table, stmt: exp.Insert, params: Any)
                 f"INSERT INTO {table.name}: column {col.name} cannot be set; it is filled in "
                 f"by the provider (the columns INSERT accepts are the inputs of {proc.name})"
             )
-    _check_insert_rows(proc, stmt, params)
+    _check_insert_rows(proc, stmt, params, formats)
 
 
-def _check_insert_rows(proc: Procedure, stmt: exp.Insert, params: Any) -> None:
+def _check_insert_rows(
+    proc: Procedure, stmt: exp.Insert, params: Any, formats: Formats | None
+) -> None:
     """Validate every row of a multi-row INSERT ... VALUES before any is sent.
 
     Each row becomes one procedure call; without this check the rows before a
@@ -155,7 +164,7 @@ def _check_insert_rows(proc: Procedure, stmt: exp.Insert, params: Any) -> None:
             continue
         args = {n: v for n, v in zip(names, row_values, strict=True) if v is not None}
         try:
-            validate_inputs(proc, args)
+            validate_inputs(proc, args, formats)
         except DatabaseError as exc:
             raise type(exc)(
                 f"{exc.message} (INSERT row {number} of {len(values.expressions)}; no row was sent)"

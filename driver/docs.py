@@ -8,10 +8,12 @@ checks the README is up to date, so the reference cannot drift from schema/.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import schema
-from .properties import describe
+from .properties import COMMON, Property, describe
+from .providers import provider_classes
 from .validation import describe_allowed
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE: python -m driver.docs --write README.md -->"
@@ -26,17 +28,22 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else ""
 
 
+def _properties_table(properties: Sequence[Property]) -> list[str]:
+    rows = ["| property | default | environment | meaning |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{n}` | {d} | {e} | {_cell(m)} |" for n, d, e, m in describe(properties)]
+    return rows
+
+
 def reference(catalog: schema.Catalog | None = None) -> str:
     """The markdown reference: connection properties, tables, procedures."""
     cat = catalog or schema.load()
     out: list[str] = ["### Connection properties", ""]
-    out += ["| property | default | environment | meaning |", "| --- | --- | --- | --- |"]
-    out += [f"| `{n}` | {d} | {e} | {_cell(m)} |" for n, d, e, m in describe()]
-    out += [
-        "",
-        f"Providers: {', '.join(f'`{p}`' for p in cat.providers)}.",
-        "",
-    ]
+    out += ["Every provider takes these:", ""]
+    out += _properties_table(COMMON)
+    for cls in provider_classes():
+        out += ["", f"`Provider={cls.name}`: {cls.description}", ""]
+        out += _properties_table(cls.properties)
+    out += [""]
     for table in cat.tables.values():
         out += [f"### Table `{table.name}`", "", _cell(table.description), ""]
         if table.source == "events":

@@ -1,7 +1,8 @@
 """PEP 249 exception hierarchy.
 
 Every failure that leaves confsql is one of these.  Provider failures carry
-``status`` (HTTP status), ``code`` (the provider's error code) and
+``status`` (HTTP status), ``code`` (the provider's error code: an integer
+for Twilio, a string for Telnyx) and
 ``more_info`` (a documentation link) when the provider supplied them.
 """
 
@@ -20,7 +21,7 @@ class Error(Exception):
         message: str,
         *,
         status: int | None = None,
-        code: int | None = None,
+        code: int | str | None = None,
         more_info: str | None = None,
     ) -> None:
         super().__init__(message)

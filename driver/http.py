@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import httpx
@@ -32,12 +31,9 @@ import tenacity
 
 from ._version import __version__
 from .errors import (
-    DatabaseError,
     DataError,
     Error,
-    IntegrityError,
     OperationalError,
-    ProgrammingError,
 )
 
 log = logging.getLogger("confsql.http")
@@ -86,16 +82,18 @@ class _WaitRetryAfter(tenacity.wait.wait_base):
         return min(float(self._fallback(retry_state)), self._budget)
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """Basic-auth pair plus a description of which credentials they are (no secrets)."""
+class Wire(Protocol):
+    """What the HTTP layer asks the provider (see :class:`driver.providers.Provider`)."""
 
-    username: str
-    password: str
-    kind: str  # e.g. "AccountSid/AuthToken" or "ApiKey/ApiSecret"
+    def auth(self) -> httpx.Auth | None: ...
 
-    def __repr__(self) -> str:
-        return f"Credentials(kind={self.kind!r}, username={self.username!r}, password=***)"
+    def encode_body(self, fields: Sequence[tuple[str, Any]]) -> dict[str, Any]: ...
+
+    def retry_after(self, response: httpx.Response) -> float | None: ...
+
+    def error(
+        self, response: httpx.Response, what: str, mutating: bool, outcome_unknown: type[Error]
+    ) -> Error: ...
 
 
 class ApiClient:
@@ -107,7 +105,7 @@ class ApiClient:
     def __init__(
         self,
         base_url: str,
-        credentials: Credentials | None,
+        wire: Wire,
         *,
         timeout: float,
         max_concurrency: int,
@@ -116,7 +114,7 @@ class ApiClient:
         retry_budget: float = MAX_RETRY_WAIT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.credentials = credentials
+        self.wire = wire
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.stats = Stats()
@@ -131,7 +129,7 @@ class ApiClient:
         self.in_flight = 0  # HTTP exchanges running now (tests: nothing left after a statement)
 
     def __repr__(self) -> str:
-        return f"ApiClient(base_url={self.base_url!r}, credentials={self.credentials!r})"
+        return f"ApiClient(base_url={self.base_url!r})"
 
     def _ensure(self) -> asyncio.Semaphore:
         """Create the pooled clients on first use; return the request slots.
@@ -144,11 +142,7 @@ class ApiClient:
         slot first and then the least busy pool, so no pool ever has to queue.
         """
         if not self._clients or self._slots is None:
-            auth = (
-                httpx.BasicAuth(self.credentials.username, self.credentials.password)
-                if self.credentials
-                else None
-            )
+            auth = self.wire.auth()
             pools = max(1, -(-self.max_concurrency // CONNECTIONS_PER_POOL))
             per_pool = -(-self.max_concurrency // pools)
             limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
@@ -181,7 +175,7 @@ class ApiClient:
         url: str,
         *,
         params: Sequence[tuple[str, str]] | None = None,
-        form: Sequence[tuple[str, str]] | None = None,
+        body: Sequence[tuple[str, Any]] | None = None,
         what: str = "",
     ) -> httpx.Response:
         """Send one request with the retry policy; return a 2xx response or raise.
@@ -205,7 +199,7 @@ class ApiClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, target, form, mutating, what)
+                    return await self._send_once(method, target, body, mutating, what)
         except _Retryable as exc:
             throttled = exc.retry_after is not None or "429" in exc.reason
             advice = (
@@ -224,18 +218,6 @@ class ApiClient:
                 code=20429 if throttled else None,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _credential_hint(self) -> str:
-        """Which credential to check after a 401/403, never the secret itself."""
-        creds = self.credentials
-        if creds is None:
-            return "no credentials were sent; set AccountSid and AuthToken"
-        if creds.kind.startswith("ApiKey"):
-            return (
-                f"check ApiSecret for ApiKey {creds.username}, and that the key belongs "
-                "to AccountSid"
-            )
-        return f"check AuthToken for AccountSid {creds.username}, or that the AccountSid is right"
 
     def _count_retry(self, state: tenacity.RetryCallState) -> None:
         self.stats.retries += 1
@@ -281,17 +263,17 @@ class ApiClient:
         self,
         method: str,
         target: httpx.URL,
-        form: Sequence[tuple[str, str]] | None,
+        body: Sequence[tuple[str, Any]] | None,
         mutating: bool,
         what: str,
     ) -> httpx.Response:
-        data = _form(form) if form is not None else None
+        content = self.wire.encode_body(body) if body is not None else {}
         try:
             async with self._client() as client:
                 self.stats.requests += 1
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 log.debug("%s %s", method, target)
-                response = await self._exchange(client, method, target, data)
+                response = await self._exchange(client, method, target, content)
         except httpx.ConnectError as exc:
             if _unknown_host(exc):  # retrying a name that does not exist only wastes time
                 raise OperationalError(
@@ -319,9 +301,11 @@ class ApiClient:
         # would wait for the cyclic garbage collector; a large extract piles them up.
         response.stream = _READ
         if response.status_code == 429:
-            raise _Retryable("the provider answered 429 Too Many Requests", _retry_after(response))
+            raise _Retryable(
+                "the provider answered 429 Too Many Requests", self.wire.retry_after(response)
+            )
         if response.status_code >= 400:
-            raise error_from_response(response, what, self._credential_hint(), mutating)
+            raise self.wire.error(response, what, mutating, OutcomeUnknown)
         return response
 
     async def _exchange(
@@ -329,7 +313,7 @@ class ApiClient:
         client: httpx.AsyncClient,
         method: str,
         target: httpx.URL,
-        data: dict[str, list[str]] | None,
+        content: dict[str, Any],
     ) -> httpx.Response:
         """One request/response, run so that cancelling the caller never breaks the pool.
 
@@ -347,7 +331,7 @@ class ApiClient:
             self.in_flight += 1
             try:
                 with scope:
-                    return await client.request(method, target, data=data)
+                    return await client.request(method, target, **content)
                 raise asyncio.CancelledError  # the scope swallowed its own cancellation
             finally:
                 self.in_flight -= 1
@@ -370,7 +354,7 @@ class ApiClient:
         url: str,
         *,
         params: Sequence[tuple[str, str]] | None = None,
-        form: Sequence[tuple[str, str]] | None = None,
+        body: Sequence[tuple[str, Any]] | None = None,
         what: str = "",
         expect: int = 200,
     ) -> dict[str, Any] | None:
@@ -394,7 +378,7 @@ class ApiClient:
                 return hit[1]  # type: ignore[no-any-return]  # never mutated
         if not is_get:
             self._cache.clear()
-        response = await self.request(method, url, params=params, form=form, what=what)
+        response = await self.request(method, url, params=params, body=body, what=what)
         status = response.status_code
         mutating = not is_get
         if expect == 204 and status == 204:
@@ -407,42 +391,25 @@ class ApiClient:
                 what, mutating, f"the provider answered {got}{empty} where {wanted} was expected"
             )
         try:
-            body = orjson.loads(response.content)
+            decoded = orjson.loads(response.content)
         except ValueError:
-            body = None
-        if not isinstance(body, dict):
+            decoded = None
+        if not isinstance(decoded, dict):
             raise _odd_answer(
                 what,
                 mutating,
                 f"the provider answered {status} with a body that is not a JSON object",
             )
         if is_get and self.cache_ttl > 0:
-            self._cache[key] = (time.monotonic() + self.cache_ttl, body)
-        return body
+            self._cache[key] = (time.monotonic() + self.cache_ttl, decoded)
+        return decoded
 
 
 _READ = httpx.ByteStream(b"")  # stands in for a response's stream once its body is read
 
 
-def _form(form: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for key, value in form:
-        grouped.setdefault(key, []).append(value)
-    return grouped
-
-
 def _reason(exc: BaseException) -> str:
     return type(exc).__name__ + (f": {exc}" if str(exc) else "")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -458,15 +425,6 @@ def _unknown_host(exc: BaseException) -> bool:
             return seen.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-_URLISH = re.compile(r"(?:https?://|/)[^\s'\"]*/[^\s'\"]*")
-
-
-def _without_urls(message: str) -> str:
-    """A provider message without the resource URLs or paths it quotes (the caller's
-    message already names the row; raw paths only confuse)."""
-    return " ".join(_URLISH.sub("", message).split())
 
 
 def _odd_answer(what: str, mutating: bool, reason: str) -> OperationalError:
@@ -490,55 +448,6 @@ def _unknown_outcome(what: str, mutating: bool, reason: str) -> OperationalError
             "current state before trying again (for example with SELECT on the table)."
         )
     return OperationalError(f"{what}: {reason}. Try again, or raise the Timeout property.")
-
-
-def error_from_response(
-    response: httpx.Response, what: str, credential_hint: str = "", mutating: bool = False
-) -> Error:
-    """Map a provider error response to a PEP 249 exception with status/code/message."""
-    status = response.status_code
-    code: int | None = None
-    message = response.reason_phrase or "error"
-    more_info: str | None = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, Mapping):
-        raw_code = body.get("code")
-        code = raw_code if isinstance(raw_code, int) else None
-        message = str(body.get("message") or message)
-        info = body.get("more_info")
-        more_info = info if isinstance(info, str) else None
-    detail = f"{what}: provider error {status}" + (f" (code {code})" if code else "")
-    detail += f": {_without_urls(message)}"
-    cls: type[Error]
-    if status in (401, 403):
-        cls = OperationalError
-        hint = credential_hint or "check AccountSid and AuthToken (or ApiKey and ApiSecret)"
-        detail += f". The provider rejected the credentials: {hint}."
-    elif status == 404:
-        cls = ProgrammingError
-    elif status == 409:
-        cls = IntegrityError
-    elif status in (400, 422):
-        cls = DataError
-    elif status >= 500 and mutating:
-        # Advising a retry would invite a duplicate: the provider may have acted first.
-        return OutcomeUnknown(
-            f"{detail}. The provider failed while handling the request, so it may or may "
-            "not have been carried out; it was NOT retried. Check the current state before "
-            "trying again.",
-            status=status,
-            code=code,
-            more_info=more_info,
-        )
-    elif status >= 500:
-        cls = OperationalError
-        detail += ". The provider failed; try again later."
-    else:
-        cls = DatabaseError
-    return cls(detail, status=status, code=code, more_info=more_info)
 
 
 def _h2_available() -> bool:

@@ -232,10 +232,9 @@ def _access(mapping: TableMapping, eq_columns: set[str]) -> tuple[str, tuple[str
     if fetch_needs and all(
         name in eq_columns or any(c in eq_columns for c in mapping.fetch_by.get(name, ()))
         for name in fetch_needs
-        if name != "AccountSid"
     ):
         return "fetch", ()
-    list_needs = [n for n in path_inputs(mapping.list) if n != "AccountSid"]
+    list_needs = path_inputs(mapping.list)
     missing = tuple(n for n in list_needs if n not in eq_columns)
     if not missing:
         return "list", ()

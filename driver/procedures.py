@@ -9,18 +9,17 @@ the same path.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from . import loop
-from .errors import OperationalError, ProgrammingError
+from .errors import NotSupportedError, OperationalError, ProgrammingError
 from .http import OutcomeUnknown
 from .planner import path_inputs
 from .requests import Requester
 from .schema import Catalog, Procedure, ProcedureMapping
 from .validation import validate_inputs
-from .values import decoder, to_form_value
+from .values import decoder
 
 Row = tuple[Any, ...]
 
@@ -34,9 +33,18 @@ class ProcedureRunner:
         self.provider = requester.provider
 
     def procedure(self, name: str) -> Procedure:
-        """The declared procedure, or ProgrammingError listing the known ones."""
+        """The declared procedure, or ProgrammingError listing the known ones.
+
+        A procedure this provider cannot run at all is NotSupportedError, with
+        the provider's own words on what to do instead.
+        """
         proc = self.catalog.procedure(name)
-        if proc is None or self.provider.procedures.get(proc.name) is None:
+        if proc is not None and self.provider.procedures.get(proc.name) is None:
+            raise NotSupportedError(
+                f"{proc.name} is not supported by {self.provider.name}: "
+                f"{self.provider.unsupported_procedure(proc.name)}"
+            )
+        if proc is None:
             known = ", ".join(sorted(self.provider.procedures))
             raise ProgrammingError(
                 f"unknown procedure {name!r}; known procedures: {known} "
@@ -45,48 +53,62 @@ class ProcedureRunner:
         return proc
 
     def validate(self, name: str, args: Mapping[str, object]) -> dict[str, object]:
-        """Check and coerce inputs; nothing is sent."""
-        return validate_inputs(self.procedure(name), args)
+        """Check and coerce inputs, and that the provider can honour them; nothing is sent."""
+        proc = self.procedure(name)
+        inputs = validate_inputs(proc, args, formats=self.provider.formats)
+        self.provider.check_inputs(proc, self.provider.procedures[proc.name], inputs)
+        return inputs
 
     async def call(self, name: str, inputs: Mapping[str, object]) -> list[Row]:
-        """Send one (already validated) call and return its result rows."""
+        """Run one (already validated) call through the provider; return its result rows.
+
+        An answer that leaves the outcome unknown gets a runnable check query.
+        """
         proc = self.procedure(name)
-        mapping = self.provider.procedures[proc.name]
         values = dict(inputs)
+        try:
+            return await self.provider.call(self, proc, values)
+        except OutcomeUnknown as exc:
+            _append(exc, self.check_hint(proc, values))
+            raise
+        except asyncio.CancelledError:
+            # Cancelled (interrupt, close, Ctrl-C) while a request may already have been
+            # sent: report that, rather than a plain cancellation, to the waiting thread.
+            raise OutcomeUnknown(
+                f"{proc.name}: cancelled while its request was in flight; it may or may not "
+                f"have been carried out and was NOT retried. {self.check_hint(proc, values)}"
+            ) from None
+
+    async def send_declared(self, proc: Procedure, values: dict[str, object]) -> list[Row]:
+        """The default call: the one request declared in the provider's TOML.
+
+        Inputs named in the path fill it (conference names resolved where the
+        mapping says so); the rest go in the body under their wire names.
+        """
+        mapping = self.provider.procedures[proc.name]
         for input_name in mapping.resolve_conference:
             if input_name in values:
-                values[input_name] = await self._conference_sid(str(values[input_name]))
+                values[input_name] = await self.conference_sid(str(values[input_name]))
         path_names = set(path_inputs(mapping.path))
         path = {n: str(values[n]) for n in path_names if n in values}
-        form = [
-            (mapping.fields.get(n, n), to_form_value(item))
+        body = [
+            (mapping.fields.get(n, n), item)
             for n, v in values.items()
             if n not in path_names
             for item in (v if isinstance(v, list) else [v])
         ]
-        what = f"{proc.name}"
-        try:
-            body = await self.requester.client.json(
-                mapping.method,
-                self.requester.url(mapping.path, path),
-                form=form if mapping.method != "DELETE" else None,
-                what=what,
-                expect=mapping.success,
-            )
-            row = self._result_row(proc, mapping, body, values)
-        except OutcomeUnknown as exc:
-            _append(exc, self._check_hint(proc, values))
-            raise
-        except asyncio.CancelledError:
-            # Cancelled (interrupt, close, Ctrl-C) while the request may already have been
-            # sent: report that, rather than a plain cancellation, to the waiting thread.
-            raise OutcomeUnknown(
-                f"{proc.name}: cancelled while its request was in flight; it may or may not "
-                f"have been carried out and was NOT retried. {self._check_hint(proc, values)}"
-            ) from None
-        return [row]
+        answer = await self.requester.client.json(
+            mapping.method,
+            self.requester.url(mapping.path, path),
+            body=body if mapping.method != "DELETE" else None,
+            what=proc.name,
+            expect=mapping.success,
+        )
+        if answer is not None:
+            answer = self.provider.unwrap(answer)
+        return [self.result_row(proc, mapping, answer, values)]
 
-    def _result_row(
+    def result_row(
         self,
         proc: Procedure,
         mapping: ProcedureMapping,
@@ -112,13 +134,12 @@ class ProcedureRunner:
                 raw = body.get(fields[result.name])
             else:
                 raw = values.get(result.name)  # e.g. DELETE answers 204: echo the inputs
-            row.append(decoder(result.type)(raw))
+            row.append(decoder(result.type, self.provider.decode_datetime)(raw))
         return tuple(row)
 
-    async def _conference_sid(self, value: str) -> str:
+    async def conference_sid(self, value: str) -> str:
         """A conference SID as given, or the SID of the live conference with that name."""
-        pattern = self.provider.conference_sid_pattern
-        if pattern is None or re.match(pattern, value):
+        if self.provider.is_conference_sid(value):
             return value
         # The live-conference scan declared for the Participants fan-out says which table
         # holds conferences, which column is the SID and which statuses are live.
@@ -150,7 +171,7 @@ class ProcedureRunner:
             )
         return found[0]
 
-    def _check_hint(self, proc: Procedure, values: Mapping[str, object]) -> str:
+    def check_hint(self, proc: Procedure, values: Mapping[str, object]) -> str:
         """A SELECT the user can run to see whether an unanswered call took effect.
 
         Every value is quoted as an SQL string literal; a key given as a friendly
@@ -179,7 +200,7 @@ class ProcedureRunner:
     ) -> str:
         """One WHERE term of the check hint for ``column = value`` ('' when redundant)."""
         mapping = self.provider.tables.get(table_name)
-        if mapping is None or _SID.match(value):
+        if mapping is None or self.provider.is_identifier(value):
             return f"{column} = {_sql_text(value)}"
         fanout = mapping.fanout or {}
         parent = self.provider.tables.get(str(fanout.get("table")))
@@ -199,9 +220,6 @@ class ProcedureRunner:
         if alternatives:  # e.g. a label standing in for the call SID
             return "" if alternatives[0] in values else f"{alternatives[0]} = {_sql_text(value)}"
         return f"{column} = {_sql_text(value)}"
-
-
-_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
 
 def _sql_text(value: str) -> str:

@@ -1,27 +1,24 @@
-"""Connection properties: declared once, parsed from a DSN, keywords and the environment.
+"""Connection properties: how one is declared, converted and shown.
 
-``connect("Provider=Twilio;AccountSid=AC…;AuthToken=…")`` and
-``connect(account_sid="AC…", auth_token="…")`` are equivalent.  Keys are
-case-insensitive and underscores are ignored, so ``AccountSid``,
-``accountsid`` and ``account_sid`` are one property.  Missing values fall
-back to the ``TWILIO_*`` variables twilio-cli uses.  An unknown key is an
-error, so a typo is never silently ignored.
+The properties every provider shares are declared here (:data:`COMMON`);
+each provider declares its own (credentials, host parts) on its class in
+:mod:`driver.providers`.  :mod:`driver.settings` resolves a connection's
+properties in two steps: ``Provider`` first, then the rest against that
+provider's list.  Keys are case-insensitive and ``_``/``-`` are ignored, so
+``AccountSid``, ``accountsid`` and ``account_sid`` are one property.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import dsn as dsn_syntax
 from .errors import ProgrammingError
-from .schema import Catalog
 
 
 @dataclass(frozen=True)
@@ -66,57 +63,26 @@ def http_url(text: str) -> str | None:
     return None
 
 
-PROPERTIES: tuple[Property, ...] = (
+COMMON: tuple[Property, ...] = (
     Property(
         "Provider",
         str,
         "Twilio",
-        "Which API to talk to: Twilio, or Sandbox (built-in emulator, demo data, no account).",
+        "Which API to talk to: Twilio, SignalWire, Telnyx, TelnyxTeXML or Jambonz "
+        "(case-insensitive); Sandbox is short for Provider=Twilio;Sandbox=true.",
     ),
     Property(
-        "AccountSid",
-        str,
-        None,
-        "Account SID (AC…); always used in request paths.",
-        env="TWILIO_ACCOUNT_SID",
-    ),
-    Property(
-        "AuthToken",
-        str,
-        None,
-        "Auth token for AccountSid (HTTP Basic password).",
-        env="TWILIO_AUTH_TOKEN",
-        secret=True,
-    ),
-    Property(
-        "ApiKey",
-        str,
-        None,
-        "API key SID (SK…), used instead of AccountSid/AuthToken for auth.",
-        env="TWILIO_API_KEY",
-    ),
-    Property("ApiSecret", str, None, "Secret of ApiKey.", env="TWILIO_API_SECRET", secret=True),
-    Property(
-        "Region",
-        str,
-        None,
-        "Twilio Region (e.g. ie1, au1): selects api.{edge}.{region}.twilio.com.",
-        env="TWILIO_REGION",
-        check=dns_label,
-    ),
-    Property(
-        "Edge",
-        str,
-        None,
-        "Twilio Edge location (e.g. dublin, sydney).",
-        env="TWILIO_EDGE",
-        check=dns_label,
+        "Sandbox",
+        bool,
+        False,
+        "Talk to the provider's built-in emulator (in-process, demo data, no account).",
     ),
     Property(
         "BaseUrl",
         str,
         None,
-        "Override the API root URL (tests, proxies, a self-run emulator).",
+        "Replaces the server URL of the provider's API spec (tests, proxies, a self-run "
+        "emulator, a self-hosted server).",
         check=http_url,
     ),
     Property(
@@ -175,14 +141,15 @@ PROPERTIES: tuple[Property, ...] = (
     ),
 )
 
-_BY_KEY = {p.name.lower(): p for p in PROPERTIES}  # normalised name -> property
-
-
 MAX_DSN_LENGTH = 65536
 
 
-def parse_dsn(dsn: str) -> dict[str, str]:
-    """``Key=Value;...`` as a dict keyed as written; duplicate keys are an error."""
+def parse_dsn(dsn: object, known: Collection[str] = ()) -> list[dsn_syntax.Pair]:
+    """The pairs of ``Key=Value;...`` (keys as written); malformed text is an error.
+
+    ``known`` (normalised property names) lets a malformed part be reported
+    under the property name it starts with.
+    """
     if not isinstance(dsn, str):
         raise ProgrammingError(
             f"the connection string must be text (Key=Value;...), not {type(dsn).__name__}"
@@ -191,101 +158,33 @@ def parse_dsn(dsn: str) -> dict[str, str]:
         raise ProgrammingError(
             f"connection string: {len(dsn)} characters is too long (at most {MAX_DSN_LENGTH})"
         )
-    out: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for pair in dsn_syntax.split(dsn, known=_BY_KEY):
-        norm = dsn_syntax.normalise(pair.key)
-        if norm in seen:
-            name = _BY_KEY[norm].name if norm in _BY_KEY else pair.key
-            raise ProgrammingError(
-                f"connection string: {name} is given twice (at position {pair.position + 1}); "
-                "give each property once"
-            )
-        seen[norm] = pair.key
-        out[pair.key] = pair.value
-    return out
+    return dsn_syntax.split(dsn, known=known)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated connection properties."""
+    """A connection's validated properties (every declared one, defaults filled in)."""
 
     values: Mapping[str, Any]
+    secrets: frozenset[str] = frozenset()
 
     def __getitem__(self, name: str) -> Any:
         return self.values.get(name)
 
-    def __repr__(self) -> str:
-        shown = {
-            k: ("***" if _BY_KEY[k.lower()].secret and v else v)
+    def shown(self) -> dict[str, Any]:
+        """The properties that are set, secrets replaced by '***'."""
+        return {
+            k: ("***" if k in self.secrets and v else v)
             for k, v in self.values.items()
             if v is not None
         }
-        return f"Settings({shown})"
+
+    def __repr__(self) -> str:
+        return f"Settings({self.shown()})"
 
 
-def resolve(
-    dsn: str, kwargs: Mapping[str, Any], catalog: Catalog, environ: Mapping[str, str] | None = None
-) -> Settings:
-    """Merge DSN, keywords and environment into validated settings."""
-    env = os.environ if environ is None else environ
-    given: dict[str, Any] = {}
-    origin: dict[str, str] = {}  # property -> where its value came from (for messages)
-    for where, source in (
-        ("the connection string", parse_dsn(dsn) if dsn else {}),
-        (
-            "the keyword arguments",
-            kwargs,
-        ),
-    ):
-        for key, value in source.items():
-            prop = _BY_KEY.get(dsn_syntax.normalise(str(key)))
-            if prop is None:
-                raise ProgrammingError(_unknown(str(key)))
-            if prop.name in origin:
-                raise ProgrammingError(
-                    f"connection property {prop.name} is given twice (in {origin[prop.name]} "
-                    f"and in {where}); give it once"
-                )
-            origin[prop.name] = where
-            if value is not None:
-                given[prop.name] = value
-    provider_name = str(given.get("Provider", "Twilio"))
-    provider = catalog.provider(provider_name)
-    if provider is None:
-        raise ProgrammingError(
-            f"unknown Provider {provider_name!r}; available: {', '.join(catalog.providers)}"
-        )
-    values: dict[str, Any] = {"Provider": provider.name}
-    sandbox = provider.name == "Sandbox"
-    from_env: dict[str, str] = {}
-    for prop in PROPERTIES[1:]:
-        raw = given.get(prop.name)
-        if raw is None and prop.env and not sandbox:
-            raw = env.get(prop.env) or None
-            if raw is not None:
-                from_env[prop.name] = prop.env
-        values[prop.name] = prop.default if raw is None else _convert(prop, raw, from_env)
-    if not sandbox:
-        _check_credentials(values, provider.account_sid_pattern, from_env)
-    return Settings(values)
-
-
-def _unknown(key: str) -> str:
-    """The message for an unknown property; the key is quoted only if it is a plain name."""
-    known = ", ".join(p.name for p in PROPERTIES)
-    norm = dsn_syntax.normalise(key)
-    close = difflib.get_close_matches(norm, list(_BY_KEY), n=1)
-    hint = f"; did you mean {_BY_KEY[close[0]].name}?" if close else ""
-    shown = repr(key) if _PLAIN_KEY.fullmatch(key) else "(a key that is not a plain name)"
-    return f"unknown connection property {shown}{hint} (known: {known})"
-
-
-# A key that is safe to echo: a short name, not a run of hex digits (a mistyped secret).
-_PLAIN_KEY = re.compile(r"(?![0-9a-fA-F]{12,}$)[A-Za-z][A-Za-z0-9_-]{0,31}")
-
-
-def _convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
+def convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
+    """``raw`` as the property's type, checked; ProgrammingError naming where it came from."""
     label = _label(prop.name, from_env)
     if prop.kind is str:
         if not isinstance(raw, str):
@@ -337,42 +236,15 @@ def _label(name: str, from_env: Mapping[str, str]) -> str:
     return f"connection property {name}"
 
 
-def _check_credentials(
-    values: dict[str, Any], pattern: str | None, from_env: Mapping[str, str]
-) -> None:
-    sid = values.get("AccountSid")
-    if not sid:
-        raise ProgrammingError(
-            "no credentials: set AccountSid and AuthToken (or ApiKey and ApiSecret) in the "
-            "connection string, as keyword arguments (account_sid=..., auth_token=...), or in "
-            "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN. To try confsql without an account, "
-            "connect with Provider=Sandbox."
-        )
-    if pattern and not re.match(pattern, sid):
-        where = f"{from_env['AccountSid']}=" if "AccountSid" in from_env else "AccountSid "
-        raise ProgrammingError(
-            f"{where}{sid[:40]!r} is not an account SID (AC followed by 32 hex digits)"
-        )
-    has_token = bool(values.get("AuthToken"))
-    has_key = bool(values.get("ApiKey")) or bool(values.get("ApiSecret"))
-    if has_key and not (values.get("ApiKey") and values.get("ApiSecret")):
-        missing = "ApiSecret" if values.get("ApiKey") else "ApiKey"
-        raise ProgrammingError(f"ApiKey and ApiSecret go together: {missing} is missing")
-    if not has_token and not has_key:
-        raise ProgrammingError(
-            "AuthToken is missing for AccountSid: set AuthToken (or ApiKey and ApiSecret), "
-            "or the TWILIO_AUTH_TOKEN environment variable"
-        )
+def given_as(name: str, value: object, from_env: Mapping[str, str]) -> str:
+    """``AccountSid 'x'`` or ``TWILIO_ACCOUNT_SID='x'``: a (non-secret) value, as given."""
+    shown = repr(str(value)[:40])
+    return f"{from_env[name]}={shown}" if name in from_env else f"{name} {shown}"
 
 
-def describe() -> list[tuple[str, str, str, str]]:
+def describe(properties: Sequence[Property]) -> list[tuple[str, str, str, str]]:
     """(name, default, environment variable, description) rows for the README."""
     return [
-        (
-            p.name,
-            "" if p.default is None else str(p.default),
-            p.env or "",
-            p.description,
-        )
-        for p in PROPERTIES
+        (p.name, "" if p.default is None else str(p.default), p.env or "", p.description)
+        for p in properties
     ]

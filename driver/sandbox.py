@@ -12,7 +12,6 @@ import threading
 import httpx
 
 from .emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, create_app
-from .http import Credentials
 
 _lock = threading.Lock()
 _emulator: Emulator | None = None
@@ -29,8 +28,7 @@ def sandbox_emulator() -> Emulator:
         return _emulator
 
 
-def sandbox_transport() -> tuple[httpx.AsyncBaseTransport, str, Credentials]:
-    """Transport, account SID and credentials for a sandbox connection."""
+def sandbox_transport() -> tuple[httpx.AsyncBaseTransport, str, str]:
+    """Transport, account SID and auth token for a sandbox connection."""
     app = create_app(sandbox_emulator())
-    creds = Credentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, "AccountSid/AuthToken")
-    return httpx.ASGITransport(app=app), DEMO_ACCOUNT_SID, creds
+    return httpx.ASGITransport(app=app), DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN

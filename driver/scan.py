@@ -136,7 +136,12 @@ class RowMaker:
     these rows as they are.
     """
 
-    def __init__(self, table: Table, mapping: TableMapping) -> None:
+    def __init__(
+        self,
+        table: Table,
+        mapping: TableMapping,
+        read_datetime: Callable[[str], str | None] | None = None,
+    ) -> None:
         fields = [mapping.fields.get(c.name) for c in table.columns]
         present = [f for f in fields if f is not None]
         env: dict[str, Any] = {"getter": operator.itemgetter(*present), "fields": present}
@@ -148,7 +153,7 @@ class RowMaker:
                 parts.append("None")
                 continue
             v = names[field]
-            env[f"d{i}"] = decoder(col.type)
+            env[f"d{i}"] = decoder(col.type, read_datetime)
             if col.type == "TEXT":  # equal strings in one page become one object
                 caches.append(f"    s{i} = {{}}.setdefault\n")
                 parts.append(
@@ -227,7 +232,8 @@ class Scanner:
         """One compiled row maker per table (a join calls Filter once per outer row)."""
         maker = self._makers.get(table.name)
         if maker is None:
-            maker = self._makers[table.name] = RowMaker(table, mapping)
+            read = self.requester.provider.decode_datetime
+            maker = self._makers[table.name] = RowMaker(table, mapping, read)
         return maker
 
     def _fanout_parents(self) -> dict[str, list[tuple[str, str, str, set[str]]]]:
@@ -408,7 +414,7 @@ class Scanner:
         parents: Iterable[Mapping[str, str]],
         page_size: int | None,
     ) -> Iterable[AsyncIterator[list[Item]]]:
-        needs = [n for n in path_inputs(mapping.list) if n != "AccountSid"]
+        needs = path_inputs(mapping.list)
         path_sets = [
             dict(zip(needs, combo, strict=True))
             for combo in itertools.product(*(self._path_values(table, n, bound) for n in needs))
@@ -430,7 +436,7 @@ class Scanner:
     async def _fetches(
         self, table: Table, mapping: TableMapping, bound: Bound, make: MakeRows
     ) -> AsyncGenerator[Page, None]:
-        needs = [n for n in path_inputs(mapping.fetch) if n != "AccountSid"]
+        needs = path_inputs(mapping.fetch)
         choices: list[list[str]] = []
         for name in needs:
             source = next(c for c in (name, *mapping.fetch_by.get(name, ())) if c in bound.eq)

@@ -131,7 +131,7 @@ class TableMapping:
 
 @dataclass(frozen=True)
 class ProcedureMapping:
-    """The request a procedure sends on one provider."""
+    """The request a procedure sends on one provider, and which inputs it can honour."""
 
     method: str
     path: str
@@ -140,27 +140,33 @@ class ProcedureMapping:
     creates: bool = False
     resolve_conference: tuple[str, ...] = ()
     success: int = 200  # the documented success status (204: no body)
+    # The inputs this provider takes (None: every declared input).
+    inputs: frozenset[str] | None = None
+
+    def takes(self, name: str) -> bool:
+        """Whether the provider can honour input ``name`` of this procedure."""
+        return self.inputs is None or name in self.inputs
 
 
 @dataclass(frozen=True)
-class Provider:
-    """A provider profile: host, auth, paging, error shape and resource mappings."""
+class ProviderMapping:
+    """A provider's data: hosts, root path, paging knobs and resource mappings.
+
+    Its behaviour (auth, bodies, paging, errors) is the provider's class in
+    :mod:`driver.providers`; see ``schema/providers/twilio.toml`` for each key.
+    """
 
     name: str
     description: str
     base_url: str
     root: str
-    auth: str
-    body: str
-    datetime: str
-    errors: str
     paging: Mapping[str, Any]
     tables: Mapping[str, TableMapping]
     procedures: Mapping[str, ProcedureMapping]
     regional_base_url: str | None = None
     default_region: str | None = None
-    account_sid_pattern: str | None = None
     conference_sid_pattern: str | None = None
+    sandbox_url: str = "http://sandbox.confsql.invalid"
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,7 @@ class Catalog:
 
     tables: Mapping[str, Table]
     procedures: Mapping[str, Procedure]
-    providers: Mapping[str, Provider]
+    providers: Mapping[str, ProviderMapping]
 
     def table(self, name: str) -> Table | None:
         """The table called ``name`` (case-insensitive)."""
@@ -179,11 +185,11 @@ class Catalog:
         """The procedure called ``name`` (case-insensitive)."""
         return _lookup(self.procedures, name)
 
-    def provider(self, name: str) -> Provider | None:
-        """The provider profile called ``name`` (case-insensitive)."""
+    def provider(self, name: str) -> ProviderMapping | None:
+        """The provider mapping called ``name`` (case-insensitive)."""
         return _lookup(self.providers, name)
 
-    def tables_for(self, provider: Provider) -> list[Table]:
+    def tables_for(self, provider: ProviderMapping) -> list[Table]:
         """The tables a connection to ``provider`` has: those it maps, then stored ones."""
         return [
             t for t in self.tables.values() if t.name in provider.tables or t.source != "provider"
@@ -328,9 +334,9 @@ def _procedure(path: Path, tables: Mapping[str, Table]) -> Procedure:
     )
 
 
-def _provider(path: Path) -> Provider:
+def _provider(path: Path) -> ProviderMapping:
     raw = _read(path)
-    if "extends" in raw:  # a profile that reuses another provider's mapping
+    if "extends" in raw:  # a mapping that reuses another provider's, overriding some keys
         base = _read(path.with_name(f"{raw['extends']}.toml"))
         raw = {**base, **{k: v for k, v in raw.items() if k != "extends"}}
     tables = {
@@ -356,25 +362,22 @@ def _provider(path: Path) -> Provider:
             creates=bool(p.get("creates", False)),
             resolve_conference=tuple(p.get("resolve_conference", ())),
             success=int(p.get("success", 204 if p["method"] == "DELETE" else 200)),
+            inputs=frozenset(p["inputs"]) if "inputs" in p else None,
         )
         for name, p in raw.get("procedures", {}).items()
     }
-    return Provider(
+    return ProviderMapping(
         name=raw["name"],
         description=raw["description"],
         base_url=raw["base_url"],
         root=raw.get("root", ""),
-        auth=raw["auth"],
-        body=raw.get("body", "form"),
-        datetime=raw.get("datetime", "rfc2822"),
-        errors=raw.get("errors", "twilio"),
-        paging=dict(raw["paging"]),
+        paging=dict(raw.get("paging", {})),
         tables=tables,
         procedures=procedures,
         regional_base_url=raw.get("regional_base_url"),
         default_region=raw.get("default_region"),
-        account_sid_pattern=raw.get("account_sid_pattern"),
         conference_sid_pattern=raw.get("conference_sid_pattern"),
+        sandbox_url=raw.get("sandbox_url", "http://sandbox.confsql.invalid"),
     )
 
 

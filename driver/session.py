@@ -1,8 +1,9 @@
-"""Per-connection machinery: the provider client, scanner and procedure runner.
+"""Per-connection machinery: the provider, its HTTP client, the scanner and the procedure runner.
 
-A :class:`Session` is what the virtual tables and the DB-API share.  It turns
-connection settings into a base URL and credentials, owns the HTTP client,
-and runs procedure calls synchronously for callers on the SQLite side.
+A :class:`Session` is what the virtual tables and the DB-API share.  It asks
+the connection's provider class for the base URL, auth and (for
+``Sandbox=true``) the in-process emulator, owns the HTTP client, and runs
+procedure calls synchronously for callers on the SQLite side.
 """
 
 from __future__ import annotations
@@ -14,64 +15,46 @@ from typing import Any
 import httpx
 
 from . import loop
-from .http import ApiClient, Credentials
+from .http import ApiClient
 from .procedures import ProcedureRunner, Row
 from .properties import Settings
+from .providers import Provider
 from .requests import Requester
 from .scan import Scanner
-from .schema import Catalog, Provider
+from .schema import Catalog, ProviderMapping
 from .statement import Statement
-
-
-def base_url(provider: Provider, settings: Settings) -> str:
-    """BaseUrl if given, else the provider's regional or default root."""
-    if settings["BaseUrl"]:
-        return str(settings["BaseUrl"]).rstrip("/")
-    region, edge = settings["Region"], settings["Edge"]
-    if provider.regional_base_url and (region or edge):
-        template = provider.regional_base_url
-        if not edge:
-            template = template.replace("{edge}.", "")
-        return template.format(edge=edge or "", region=region or provider.default_region or "")
-    return provider.base_url
-
-
-def credentials(settings: Settings) -> Credentials | None:
-    """The HTTP Basic pair: API key if given, else AccountSid/AuthToken."""
-    if settings["ApiKey"] and settings["ApiSecret"]:
-        return Credentials(settings["ApiKey"], settings["ApiSecret"], "ApiKey/ApiSecret")
-    if settings["AccountSid"] and settings["AuthToken"]:
-        return Credentials(settings["AccountSid"], settings["AuthToken"], "AccountSid/AuthToken")
-    return None
 
 
 class Session:
     """Everything one connection needs to talk to its provider."""
 
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, catalog: Catalog, provider_cls: type[Provider], settings: Settings) -> None:
         self.catalog = catalog
-        self.settings = settings
-        provider = catalog.provider(settings["Provider"])
-        assert provider is not None
-        self.provider = provider
+        mapping = catalog.provider(provider_cls.mapping_name)
+        assert mapping is not None, f"schema/providers/{provider_cls.mapping_name}.toml"
+        self.mapping: ProviderMapping = mapping
+        self.settings = settings  # as the user gave them
         transport: httpx.AsyncBaseTransport | None = None
-        url = base_url(provider, settings)
-        creds = credentials(settings)
-        account = settings["AccountSid"]
-        if provider.name == "Sandbox" and not settings["BaseUrl"]:
-            from .sandbox import sandbox_transport
-
-            transport, account, creds = sandbox_transport()
+        if settings["Sandbox"] and not settings["BaseUrl"]:
+            # The sandbox brings its own transport and demo credentials.
+            sandbox = provider_cls(mapping, settings).sandbox()
+            transport = sandbox.transport
+            merged = Settings({**settings.values, **sandbox.settings}, settings.secrets)
+            self.provider = provider_cls(mapping, merged)
+            base_url = sandbox.base_url
+        else:
+            self.provider = provider_cls(mapping, settings)
+            base_url = self.provider.base_url()
         self.client = ApiClient(
-            url,
-            creds,
+            base_url,
+            self.provider,
             timeout=float(settings["Timeout"]),
             max_concurrency=int(settings["MaxConcurrency"]),
             transport=transport,
             cache_ttl=float(settings["CacheTtl"]),
             retry_budget=float(settings["RetryBudget"]),
         )
-        self.requester = Requester(self.client, provider, str(account))
+        self.requester = Requester(self.client, self.provider)
         self.scanner = Scanner(catalog, self.requester, int(settings["MaxConcurrency"]))
         self.runner = ProcedureRunner(catalog, self.requester)
         # The statement SQLite is stepping right now (set by the DB-API around each step).

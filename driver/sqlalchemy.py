@@ -35,7 +35,8 @@ from sqlalchemy.engine import default, reflection
 
 from . import schema as _schema
 from .catalog import SYS_VIEWS
-from .properties import PROPERTIES
+from .providers import provider_class
+from .settings import all_properties, secret_names
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection as SAConnection
@@ -111,8 +112,8 @@ def _norm(key: str) -> str:
     return key.replace("_", "").replace("-", "").strip().lower()
 
 
-_PROPERTY_NAMES = {_norm(p.name): p.name for p in PROPERTIES}
-_SECRETS = {_norm(p.name) for p in PROPERTIES if p.secret}
+_PROPERTY_NAMES = {norm: p.name for norm, p in all_properties().items()}
+_SECRETS = set(secret_names())
 
 
 class ConfsqlExecutionContext(SQLiteExecutionContext):
@@ -196,7 +197,7 @@ class ConfsqlDialect(SQLiteDialect):
             if name is None:
                 close = difflib.get_close_matches(_norm(key), list(_PROPERTY_NAMES), n=1)
                 hint = f"; did you mean {_PROPERTY_NAMES[close[0]]}?" if close else ""
-                known = ", ".join(p.name for p in PROPERTIES)
+                known = ", ".join(_PROPERTY_NAMES.values())
                 raise exc.ArgumentError(
                     f"confsql URL: unknown connection property {key!r}{hint} (known: {known})"
                 )
@@ -206,13 +207,16 @@ class ConfsqlDialect(SQLiteDialect):
                 raise exc.ArgumentError(f"confsql URL: {name} is given more than once")
             props[name] = value
 
-        if url.username:
-            api_key = url.username.startswith("SK")
-            put("ApiKey" if api_key else "AccountSid", url.username, "user")
-            if url.password is not None:
-                put("ApiSecret" if api_key else "AuthToken", url.password, "password")
         for key, value in url.query.items():
             put(key, value, "query")
+        if url.username or url.password is not None:
+            # The provider class says which properties a URL's user and password fill.
+            name = str(props.get("Provider", "Twilio"))
+            cls = provider_class("Twilio" if name.lower() == "sandbox" else name)
+            if cls is None:
+                raise exc.ArgumentError(f"confsql URL: unknown Provider {name!r}")
+            for key, value in cls.url_properties(url.username, url.password).items():
+                put(key, value, "user/password")
         return [], props
 
     @classmethod

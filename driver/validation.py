@@ -79,23 +79,17 @@ class Rule:
 # formats
 
 
-_SID_FORMAT = re.compile(r"sid(?::([A-Z]{2}))?")
-_PHONE = re.compile(r"\+[1-9][0-9]{1,14}|[0-9]{3,15}")
-_CLIENT = re.compile(r"client:[^\s?]+(\?\S*)?", re.IGNORECASE)
-_SIP = re.compile(r"sip:[^\s@]+@[^\s@]+", re.IGNORECASE)
-_APP = re.compile(r"app:AP[0-9a-fA-F]{32}(\?\S*)?", re.IGNORECASE)
+Format = tuple[Callable[[str], bool], str]  # (check, description in words)
+Formats = Mapping[str, Format]
 
-
-def _is_endpoint(text: str) -> bool:
-    return any(p.fullmatch(text) for p in (_PHONE, _CLIENT, _SIP, _APP))
-
-
-_SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+-]*")
-
-
-def _is_caller(text: str) -> bool:
-    # A caller may also be the bare user part of a SIP address (when dialling sip:).
-    return _is_endpoint(text) or bool(_SIP_USER.fullmatch(text))
+# What a format means when no provider is at hand (the README, a DML pre-check): the
+# provider's class checks it for real when a call is validated.
+_GENERIC: dict[str, str] = {
+    "endpoint": "an address to dial (its form depends on the provider)",
+    "caller": "a caller id (its form depends on the provider)",
+    "call": "a call identifier of the provider",
+    "trunk": "a trunk identifier of the provider",
+}
 
 
 def _is_url(text: str) -> bool:
@@ -108,44 +102,27 @@ def _is_url(text: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def _format(fmt: str) -> tuple[Callable[[str], bool], str]:
+def _format(fmt: str, formats: Formats | None = None) -> Format:
     """The check and the human description of a declared ``format``."""
-    if fmt == "endpoint":
-        return _is_endpoint, (
-            "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST or app:AP... SID"
-        )
-    if fmt == "caller":
-        return _is_caller, (
-            "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST, app:AP... SID "
-            "or the user part of a SIP address"
-        )
     if fmt == "url":
         return _is_url, "an http:// or https:// URL ('' for none)"
-    sid = _SID_FORMAT.fullmatch(fmt)
-    if sid:
-        prefix = sid.group(1)
-        if prefix:
-            pattern = re.compile(prefix + r"[0-9a-fA-F]{32}")
-            return (lambda text: bool(pattern.fullmatch(text))), (
-                f"a SID: {prefix} followed by 32 hex digits"
-            )
-        pattern = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
-        return (lambda text: bool(pattern.fullmatch(text))), (
-            "a SID: two capital letters followed by 32 hex digits"
-        )
+    if formats is not None and fmt in formats:
+        return formats[fmt]
+    if fmt in _GENERIC:
+        return (lambda text: True), _GENERIC[fmt]
     raise InternalError(f"schema declares unknown format {fmt!r}")
 
 
-def describe_format(fmt: str) -> str:
+def describe_format(fmt: str, formats: Formats | None = None) -> str:
     """Human description of a declared ``format`` (raises InternalError if unknown)."""
-    return _format(fmt)[1]
+    return _format(fmt, formats)[1]
 
 
 # ---------------------------------------------------------------------------
 # descriptions
 
 
-def describe_allowed(spec: Input | Column | Rule) -> str:
+def describe_allowed(spec: Input | Column | Rule, formats: Formats | None = None) -> str:
     """What ``spec`` accepts, in words: values, range, format or plain type.
 
     >>> describe_allowed(Rule("Events", "TEXT", values=("start", "end"), list=True))
@@ -160,7 +137,7 @@ def describe_allowed(spec: Input | Column | Rule) -> str:
             return f"one or more of {choices} (separated by spaces or commas)"
         return f"one of {choices}"
     if rule.format:
-        text = describe_format(rule.format)
+        text = describe_format(rule.format, formats)
         return f"one or more of {text}, separated by spaces or commas" if rule.list else text
     if rule.type == "BOOLEAN":
         return "true or false (1 or 0)"
@@ -195,6 +172,7 @@ def coerce_value(
     *,
     owner: str = "",
     kind: str = "input",
+    formats: Formats | None = None,
 ) -> object:
     """Check ``value`` against ``spec`` and return it in its canonical Python form.
 
@@ -211,14 +189,17 @@ def coerce_value(
     subject = f"{owner} {kind} {rule.name!r}" if owner else f"{kind} {rule.name!r}"
 
     def fail(problem: str) -> NoReturn:
-        raise DataError(f"{subject}: {_show(value)} {problem}; allowed: {describe_allowed(rule)}")
+        allowed = describe_allowed(rule, formats)
+        raise DataError(f"{subject}: {_show(value)} {problem}; allowed: {allowed}")
 
     if rule.list:
-        return _coerce_list(rule, value, fail)
-    return _coerce_scalar(rule, value, fail)
+        return _coerce_list(rule, value, fail, formats)
+    return _coerce_scalar(rule, value, fail, formats)
 
 
-def _coerce_list(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -> list[str]:
+def _coerce_list(
+    rule: Rule, value: object, fail: Callable[[str], NoReturn], formats: Formats | None
+) -> list[str]:
     if isinstance(value, str):
         words = [w for w in _LIST_SEPARATORS.split(value) if w]
     elif isinstance(value, (list, tuple)):
@@ -236,13 +217,15 @@ def _coerce_list(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -> 
         def fail_item(problem: str, word: str = word) -> NoReturn:
             fail(f"contains {_show(word)}, which {problem}")
 
-        checked = str(_coerce_scalar(item_rule, word, fail_item))
+        checked = str(_coerce_scalar(item_rule, word, fail_item, formats))
         if checked not in result:
             result.append(checked)
     return result
 
 
-def _coerce_scalar(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -> object:
+def _coerce_scalar(
+    rule: Rule, value: object, fail: Callable[[str], NoReturn], formats: Formats | None
+) -> object:
     if rule.type == "BOOLEAN":
         return _to_bool(value, fail)
     if rule.type == "INTEGER":
@@ -259,7 +242,7 @@ def _coerce_scalar(rule: Rule, value: object, fail: Callable[[str], NoReturn]) -
     if rule.values:
         return _pick(rule.values, text, fail)
     if rule.format:
-        check, _ = _format(rule.format)
+        check, _ = _format(rule.format, formats)
         stripped = text.strip()
         if not check(stripped):
             fail(f"is not a valid {rule.format.split(':')[0]}")
@@ -345,7 +328,9 @@ def _pick(values: tuple[str, ...], text: str, fail: Callable[[str], NoReturn]) -
 # procedures
 
 
-def validate_inputs(proc: Procedure, args: Mapping[str, object]) -> dict[str, object]:
+def validate_inputs(
+    proc: Procedure, args: Mapping[str, object], formats: Formats | None = None
+) -> dict[str, object]:
     """Resolve, check and coerce the arguments of one call of ``proc``.
 
     ``args`` maps names as written (any case, optional leading ``@``) to values.
@@ -378,13 +363,13 @@ def validate_inputs(proc: Procedure, args: Mapping[str, object]) -> dict[str, ob
     for inp in proc.inputs:
         if inp.name not in given:
             continue
-        value = coerce_value(inp, given[inp.name][1], owner=proc.name)
+        value = coerce_value(inp, given[inp.name][1], owner=proc.name, formats=formats)
         if value is None or value == []:
             continue
         result[inp.name] = value
 
     _check_missing(proc, set(result))
-    _check_requires(proc, result)
+    _check_requires(proc, result, formats)
     return result
 
 
@@ -421,7 +406,9 @@ def _check_missing(proc: Procedure, present: set[str]) -> None:
         )
 
 
-def _check_requires(proc: Procedure, values: Mapping[str, object]) -> None:
+def _check_requires(
+    proc: Procedure, values: Mapping[str, object], formats: Formats | None = None
+) -> None:
     """An input declaring ``requires = "Other"`` needs Other when it is on.
 
     "On" means true for a BOOLEAN input and given at all for any other type.
@@ -439,5 +426,5 @@ def _check_requires(proc: Procedure, values: Mapping[str, object]) -> None:
             shown = "true" if inp.type == "BOOLEAN" else _show(values[inp.name])
             raise DataError(
                 f"{proc.name} input {inp.name!r} is {shown}, which requires {other.name} "
-                f"as well; allowed for {other.name}: {describe_allowed(other)}"
+                f"as well; allowed for {other.name}: {describe_allowed(other, formats)}"
             )

@@ -43,7 +43,8 @@ _SQL_DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
 @functools.lru_cache(maxsize=8192)
-def _rfc2822(raw: str) -> str | None:
+def rfc2822(raw: str) -> str | None:
+    """An RFC 2822 timestamp (ISO 8601 also read) as UTC 'YYYY-MM-DD HH:MM:SS'."""
     match = _RFC2822_UTC.match(raw)
     if match and match.group(2) in _MONTHS:
         day, mon, year, hh, mm, ss = match.groups()
@@ -51,14 +52,15 @@ def _rfc2822(raw: str) -> str | None:
     try:
         parsed = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
-        return _iso8601(raw)
+        return iso8601(raw)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC)
     return parsed.strftime(_SQL_DATETIME)
 
 
 @functools.lru_cache(maxsize=8192)
-def _iso8601(raw: str) -> str | None:
+def iso8601(raw: str) -> str | None:
+    """An ISO 8601 timestamp as UTC 'YYYY-MM-DD HH:MM:SS' (None if unreadable)."""
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -123,7 +125,7 @@ def _boolean(raw: Any) -> int | None:
 def _datetime(raw: Any) -> str | None:
     if raw is None or raw == "":
         return None
-    return _rfc2822(str(raw))
+    return rfc2822(str(raw))
 
 
 DECODERS: Final[dict[str, Decoder]] = {
@@ -135,8 +137,18 @@ DECODERS: Final[dict[str, Decoder]] = {
 }
 
 
-def decoder(sql_type: str) -> Decoder:
-    """The API → SQL converter for a declared column type."""
+def decoder(sql_type: str, read_datetime: Callable[[str], str | None] | None = None) -> Decoder:
+    """The API → SQL converter for a declared column type.
+
+    ``read_datetime`` is the provider's timestamp reader (RFC 2822 by default).
+    """
+    if sql_type == "DATETIME" and read_datetime is not None:
+        read = read_datetime
+
+        def from_provider(raw: Any) -> str | None:
+            return None if raw is None or raw == "" else read(str(raw))
+
+        return from_provider
     return DECODERS[sql_type]
 
 
@@ -237,10 +249,3 @@ def date_bound(value: Any) -> str | None:
     except ValueError:
         return None
     return match.group(0)
-
-
-def to_form_value(value: Any) -> str:
-    """Render a validated procedure input for a form body."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -166,7 +166,7 @@ def test_sys_procedureparameters(conn: driver.Connection) -> None:
             row = got[(proc.name, inp.name, "IN")]
             assert row["DataType"] == inp.type
             assert row["IsRequired"] == int(inp.required)
-            assert row["AllowedValues"] == describe_allowed(inp)
+            assert row["AllowedValues"] == describe_allowed(inp, conn.provider.formats)
             assert row["Description"] == inp.description
             for value in inp.values:
                 assert value in row["AllowedValues"]

@@ -252,8 +252,10 @@ def test_dml_check_validates_bound_rows() -> None:
     positional = sql.replace(":c", "?")
     with pytest.raises(driver.DataError, match=r"WaitTime.*row 2 of 2"):
         dml.check(positional, CATALOG, ("Room", PHONE_A, 30, "Room"))
+    from driver.providers.twilio import TWILIO_FORMATS
+
     with pytest.raises(driver.DataError, match=r"From.*row 1 of 2"):
-        dml.check(positional, CATALOG, ("Room", "not a phone", 30, "Room"))
+        dml.check(positional, CATALOG, ("Room", "not a phone", 30, "Room"), formats=TWILIO_FORMATS)
     named = (
         'INSERT INTO Participants (ConferenceSid, "From", "To", Muted) VALUES '
         "(:c, :f, :t, :m), (:c, :f, :t, 'perhaps')"

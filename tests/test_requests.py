@@ -12,21 +12,24 @@ import driver
 from driver import schema
 from driver.http import ApiClient
 from driver.requests import Requester
+from driver.settings import resolve
 
 ACCOUNT = "AC" + "0" * 32
 
 
 def _requester(handler: Any) -> Requester:
-    provider = schema.load().provider("Twilio")
-    assert provider is not None
+    cls, settings = resolve("", {"AccountSid": ACCOUNT, "AuthToken": "t"})
+    mapping = schema.load().provider(cls.mapping_name)
+    assert mapping is not None
+    provider = cls(mapping, settings)
     client = ApiClient(
         "https://api.example.test",
-        None,
+        provider,
         timeout=5,
         max_concurrency=2,
         transport=httpx.MockTransport(handler),
     )
-    return Requester(client, provider, ACCOUNT)
+    return Requester(client, provider)
 
 
 async def _all_pages(requester: Requester) -> list[list[dict[str, Any]]]:

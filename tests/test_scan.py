@@ -12,10 +12,11 @@ import pytest
 from driver import schema
 from driver.http import ApiClient
 from driver.planner import unconstrained_plan
-from driver.properties import resolve
 from driver.requests import Requester
 from driver.scan import Row, RowMaker, Scanner, bind_plan, merge
 from driver.session import Session
+from driver.settings import resolve
+from driver.statement import Prefetch
 
 ACCOUNT = "AC" + "0" * 32
 
@@ -23,7 +24,7 @@ ACCOUNT = "AC" + "0" * 32
 @pytest.fixture(scope="module")
 def maker() -> RowMaker:
     catalog = schema.load()
-    session = Session(catalog, resolve("Provider=Sandbox", {}, catalog))
+    session = Session(catalog, *resolve("Provider=Sandbox", {}))
     table = catalog.table("Participants")
     assert table is not None
     return RowMaker(table, session.provider.tables["Participants"])
@@ -149,20 +150,22 @@ def test_a_parent_listed_twice_is_read_once() -> None:
         return httpx.Response(200, json={"participants": [item]})
 
     catalog = schema.load()
-    provider = catalog.provider("Twilio")
+    cls, settings = resolve("", {"AccountSid": ACCOUNT, "AuthToken": "t"})
+    mapping_of = catalog.provider(cls.mapping_name)
     table = catalog.table("Participants")
-    assert provider is not None and table is not None
+    assert mapping_of is not None and table is not None
+    provider = cls(mapping_of, settings)
     client = ApiClient(
-        "https://api.example.test", None, timeout=5, max_concurrency=4,
+        "https://api.example.test", provider, timeout=5, max_concurrency=4,
         transport=httpx.MockTransport(handler),
     )  # fmt: skip
-    scanner = Scanner(catalog, Requester(client, provider, ACCOUNT), 4)
+    scanner = Scanner(catalog, Requester(client, provider), 4)
     mapping = provider.tables["Participants"]
     plan = unconstrained_plan(mapping)
     assert plan.access == "fanout"
 
     async def rows() -> list[Row]:
-        pages = scanner.scan(table, plan, bind_plan(table, mapping, plan, ()), 0)
+        pages = scanner.scan(table, plan, bind_plan(table, mapping, plan, ()), Prefetch())
         return [row async for page in pages for row in page]
 
     found = asyncio.run(rows())

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+
+import httpx
 import pytest
 
 import driver
 from driver import schema
 from driver.http import USER_AGENT
-from driver.properties import resolve
+from driver.providers import Provider
 from driver.requests import segment
-from driver.session import base_url, credentials
+from driver.settings import resolve
 
 SID = "AC" + "a" * 32
 
 
-def _settings(**props: object) -> object:
-    return resolve("", {"AccountSid": SID, "AuthToken": "tok", **props}, schema.load())
+def _provider(**props: object) -> Provider:
+    cls, settings = resolve("", {"AccountSid": SID, "AuthToken": "tok", **props})
+    mapping = schema.load().provider(cls.mapping_name)
+    assert mapping is not None
+    return cls(mapping, settings)
 
 
 @pytest.mark.parametrize(
@@ -29,18 +35,17 @@ def _settings(**props: object) -> object:
     ],
 )
 def test_base_url(props: dict[str, object], url: str) -> None:
-    provider = schema.load().provider("Twilio")
-    assert provider is not None
-    assert base_url(provider, _settings(**props)) == url  # type: ignore[arg-type]
+    assert _provider(**props).base_url() == url
 
 
 def test_api_key_wins_over_token_and_secrets_are_masked() -> None:
-    settings = _settings(ApiKey="SK" + "b" * 32, ApiSecret="very-secret")
-    creds = credentials(settings)  # type: ignore[arg-type]
-    assert (
-        creds is not None and creds.username.startswith("SK") and creds.kind == "ApiKey/ApiSecret"
-    )
-    assert "very-secret" not in repr(creds) and "very-secret" not in repr(settings)
+    provider = _provider(ApiKey="SK" + "b" * 32, ApiSecret="very-secret")
+    auth = provider.auth()
+    request = next(auth.auth_flow(httpx.Request("GET", "https://x")))  # type: ignore[union-attr]
+    sent = base64.b64decode(request.headers["Authorization"].split()[1]).decode()
+    assert sent == "SK" + "b" * 32 + ":very-secret"
+    settings = provider.settings
+    assert "very-secret" not in repr(settings) and "very-secret" not in repr(provider)
     assert "tok" not in repr(settings).replace("'AuthToken': '***'", "")
 
 
@@ -66,7 +71,7 @@ def test_environment_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-env")
     monkeypatch.setenv("TWILIO_REGION", "ie1")
-    settings = resolve("", {}, schema.load())
+    _, settings = resolve("", {})
     assert settings["AuthToken"] == "from-env" and settings["Region"] == "ie1"
 
 

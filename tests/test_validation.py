@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, datetime
 
 import pytest
 
-from driver import schema
+from driver import schema, validation
 from driver.errors import DataError, InternalError, ProgrammingError
+from driver.providers.twilio import TWILIO_FORMATS
 from driver.schema import Input, Procedure
-from driver.validation import (
-    Rule,
-    coerce_value,
-    describe_allowed,
-    describe_format,
-    validate_inputs,
-)
+from driver.validation import Rule
+
+# The checks below use Twilio's address and SID formats (each provider brings its own).
+coerce_value = functools.partial(validation.coerce_value, formats=TWILIO_FORMATS)
+describe_allowed = functools.partial(validation.describe_allowed, formats=TWILIO_FORMATS)
+describe_format = functools.partial(validation.describe_format, formats=TWILIO_FORMATS)
+validate_inputs = functools.partial(validation.validate_inputs, formats=TWILIO_FORMATS)
 
 CATALOG = schema.load()
 
@@ -56,8 +58,8 @@ def _good(inp: Input) -> object:
         return "+18149044818"
     if inp.format == "url":
         return "https://example.com/hook"
-    if inp.format and inp.format.startswith("sid:"):
-        return inp.format[4:] + "0123456789abcdef" * 2
+    if inp.format in ("call", "trunk"):
+        return {"call": "CA", "trunk": "BY"}[inp.format] + "0123456789abcdef" * 2
     return REQUIRED.get(inp.name, "some text")
 
 
@@ -281,8 +283,9 @@ def test_sid_formats() -> None:
     for bad in ("CA" + "a" * 32, "BY" + "a" * 31, "BY" + "g" * 32):
         with pytest.raises(DataError):
             validate_inputs(ADD, {**_base(ADD), "Byoc": bad})
-    assert describe_format("sid:CA") == "a SID: CA followed by 32 hex digits"
-    assert coerce_value(Rule("X", "TEXT", format="sid"), "PN" + "0" * 32) == "PN" + "0" * 32
+    assert describe_format("call") == "a call SID: CA followed by 32 hex digits"
+    assert coerce_value(Rule("X", "TEXT", format="call"), "CA" + "0" * 32) == "CA" + "0" * 32
+    assert validation.describe_format("call") == "a call identifier of the provider"
     with pytest.raises(InternalError):
         describe_format("colour")
 

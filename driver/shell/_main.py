@@ -11,8 +11,9 @@ from typing import Any
 
 from .. import __version__
 from .. import connect as driver_connect
+from ..dsn import normalise
 from ..errors import Error as DriverError
-from ..properties import PROPERTIES
+from ..settings import all_properties, secret_env_vars, secret_names
 from ._app import ConfShell, Stop, sigint_for_main_thread
 from ._output import MODES, SQLITE_MODES, resolve_mode
 from ._secrets import Scrubber, dsn_secrets
@@ -66,9 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     which = conn.add_mutually_exclusive_group()
     which.add_argument("--dsn", help="connection string: Key=Value pairs separated by ';'")
     which.add_argument(
-        "--sandbox", action="store_true", help="use the built-in emulator (Provider=Sandbox)"
+        "--sandbox",
+        action="store_true",
+        help="use the provider's built-in emulator (demo data, no account; Twilio unless "
+        "--provider says otherwise)",
     )
-    for prop in PROPERTIES:
+    for prop in all_properties().values():
+        if prop.name == "Sandbox":
+            continue  # --sandbox above
         extra = []
         if prop.env:
             extra.append(f"env {prop.env}")
@@ -79,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
             _option(prop.name),
             dest=prop.name,
             metavar=_option(prop.name)[2:].replace("-", "_").upper(),
-            help=prop.description.replace("%", "%%") + detail + _SECRET_NOTE * prop.secret,
+            help=prop.description.replace("%", "%%")
+            + detail
+            + _SECRET_NOTE * (normalise(prop.name) in secret_names()),
         )
     out = parser.add_argument_group("input and output")
     out.add_argument("-f", "--file", help="run the statements in FILE ('-' for stdin)")
@@ -109,17 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _secrets(args: argparse.Namespace) -> set[str]:
-    found = {getattr(args, p.name) for p in PROPERTIES if p.secret and getattr(args, p.name)}
-    found |= {os.environ[p.env] for p in PROPERTIES if p.secret and p.env and p.env in os.environ}
+    secret = secret_names()
+    found = {
+        getattr(args, p.name)
+        for p in all_properties().values()
+        if normalise(p.name) in secret and getattr(args, p.name, None)
+    }
+    found |= {os.environ[name] for name in secret_env_vars() if name in os.environ}
     if args.dsn:
         found |= dsn_secrets(args.dsn)
     return found
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    props = {p.name: getattr(args, p.name) for p in PROPERTIES if getattr(args, p.name)}
+    props = {
+        p.name: getattr(args, p.name)
+        for p in all_properties().values()
+        if p.name != "Sandbox" and getattr(args, p.name)
+    }
     if args.sandbox:
-        props["Provider"] = "Sandbox"
+        props["Sandbox"] = True
     return driver_connect(args.dsn or "", **props)
 
 

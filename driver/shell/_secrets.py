@@ -7,19 +7,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..dsn import normalise, scan
-from ..properties import PROPERTIES
+from ..settings import all_properties, secret_names
 
 MASK = "***"
-_SECRET_KEYS = {normalise(p.name) for p in PROPERTIES if p.secret}
-_KNOWN = {normalise(p.name) for p in PROPERTIES}
+_SECRET_KEYS = set(secret_names())
+_KNOWN = set(all_properties())
 # A bare 32-hex-digit word (a Twilio auth token's shape); SIDs are prefixed and so kept.
 _TOKEN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])")
 _SEPARATORS = " \t:=\"'{}"
-
-
-def secret_names() -> frozenset[str]:
-    """Normalised names of the secret connection properties."""
-    return frozenset(_SECRET_KEYS)
 
 
 def _secret_spans(dsn: str) -> list[tuple[int, int, str]]:
@@ -77,11 +72,20 @@ class Scrubber:
 
 
 def describe_settings(values: Mapping[str, Any]) -> str:
-    """``Key=Value;...`` for the properties that differ from their defaults, secrets masked."""
+    """``Key=Value;...`` for the properties that differ from their defaults, secrets masked.
+
+    The Twilio sandbox reads as ``Provider=Sandbox``, as it is usually written.
+    """
+    shown = dict(values)
+    if shown.get("Sandbox") and shown.get("Provider") == "Twilio":
+        shown["Provider"], shown["Sandbox"] = "Sandbox", False
     parts = []
-    for prop in PROPERTIES:
-        value = values.get(prop.name)
+    for prop in all_properties().values():
+        value = shown.get(prop.name)
         if value is None or (value == prop.default and prop.name != "Provider"):
             continue
-        parts.append(f"{prop.name}={MASK if prop.secret else value}")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        secret = normalise(prop.name) in _SECRET_KEYS
+        parts.append(f"{prop.name}={MASK if secret else value}")
     return ";".join(parts)

@@ -1,0 +1,262 @@
+"""Twilio Programmable Voice (REST API 2010-04-01): the reference provider.
+
+Data lives in ``schema/providers/twilio.toml``.  What is Twilio's own: HTTP
+Basic with the account (or an API key), regional hosts, form bodies,
+``next_page_uri`` paging, RFC 2822 timestamps, its error body, and its
+address and SID formats.  SignalWire and Telnyx TeXML speak the same shape
+and subclass this class.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from ..errors import OperationalError, ProgrammingError
+from ..properties import Property, dns_label, given_as
+from ..schema import TableMapping
+from ..values import rfc2822
+from .base import ErrorBody, Format, Item, Provider, Sandbox
+
+if TYPE_CHECKING:
+    from ..http import ApiClient
+
+_PHONE = re.compile(r"\+[1-9][0-9]{1,14}|[0-9]{3,15}")
+_CLIENT = re.compile(r"client:[^\s?]+(\?\S*)?", re.IGNORECASE)
+_SIP = re.compile(r"sip:[^\s@]+@[^\s@]+", re.IGNORECASE)
+_APP = re.compile(r"app:AP[0-9a-fA-F]{32}(\?\S*)?", re.IGNORECASE)
+_SIP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+-]*")
+
+
+def is_endpoint(text: str) -> bool:
+    """A phone number, client:NAME, sip:USER@HOST or app:AP… identifier."""
+    return any(p.fullmatch(text) for p in (_PHONE, _CLIENT, _SIP, _APP))
+
+
+def is_caller(text: str) -> bool:
+    """An endpoint, or the bare user part of a SIP address (when dialling sip:)."""
+    return is_endpoint(text) or bool(_SIP_USER.fullmatch(text))
+
+
+def sid_format(prefix: str, what: str) -> Format:
+    """A Twilio SID: two capital letters and 32 hex digits."""
+    pattern = re.compile(prefix + r"[0-9a-fA-F]{32}")
+    return (lambda text: pattern.fullmatch(text) is not None), (
+        f"a {what} SID: {prefix} followed by 32 hex digits"
+    )
+
+
+TWILIO_FORMATS: dict[str, Format] = {
+    "endpoint": (
+        is_endpoint,
+        "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST or app:AP... SID",
+    ),
+    "caller": (
+        is_caller,
+        "a phone number (+E.164 or digits), client:NAME, sip:USER@HOST, app:AP... SID "
+        "or the user part of a SIP address",
+    ),
+    "call": sid_format("CA", "call"),
+    "trunk": sid_format("BY", "trunk"),
+}
+
+
+class Twilio(Provider):
+    """Twilio: Basic auth, form bodies, next_page_uri paging, RFC 2822 dates."""
+
+    name = "Twilio"
+    mapping_name = "twilio"
+    description = "Twilio Programmable Voice conferences (REST API 2010-04-01)."
+    properties: ClassVar[tuple[Property, ...]] = (
+        Property(
+            "AccountSid",
+            str,
+            None,
+            "Account SID (AC…); always used in request paths.",
+            env="TWILIO_ACCOUNT_SID",
+        ),
+        Property(
+            "AuthToken",
+            str,
+            None,
+            "Auth token for AccountSid (HTTP Basic password).",
+            env="TWILIO_AUTH_TOKEN",
+            secret=True,
+        ),
+        Property(
+            "ApiKey",
+            str,
+            None,
+            "API key SID (SK…), used instead of AccountSid/AuthToken for auth.",
+            env="TWILIO_API_KEY",
+        ),
+        Property("ApiSecret", str, None, "Secret of ApiKey.", env="TWILIO_API_SECRET", secret=True),
+        Property(
+            "Region",
+            str,
+            None,
+            "Twilio Region (e.g. ie1, au1): selects api.{edge}.{region}.twilio.com.",
+            env="TWILIO_REGION",
+            check=dns_label,
+        ),
+        Property(
+            "Edge",
+            str,
+            None,
+            "Twilio Edge location (e.g. dublin, sydney).",
+            env="TWILIO_EDGE",
+            check=dns_label,
+        ),
+    )
+    credentials = ("AccountSid", "AuthToken", "ApiKey", "ApiSecret")
+    formats: ClassVar[Mapping[str, Format]] = TWILIO_FORMATS
+    account_pattern = re.compile(r"AC[0-9a-fA-F]{32}")
+    identifier = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+
+    # --- properties --------------------------------------------------------------------
+
+    @classmethod
+    def check_settings(cls, values: Mapping[str, Any], from_env: Mapping[str, str]) -> None:
+        sid = values.get("AccountSid")
+        if not sid:
+            raise ProgrammingError(
+                "no credentials: set AccountSid and AuthToken (or ApiKey and ApiSecret) in the "
+                "connection string, as keyword arguments (account_sid=..., auth_token=...), or "
+                "in TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN. To try confsql without an account, "
+                "connect with Provider=Sandbox."
+            )
+        if not cls.account_pattern.fullmatch(sid):
+            raise ProgrammingError(
+                f"{given_as('AccountSid', sid, from_env)} is not an account SID "
+                "(AC followed by 32 hex digits)"
+            )
+        key, secret = values.get("ApiKey"), values.get("ApiSecret")
+        if bool(key) != bool(secret):
+            missing = "ApiSecret" if key else "ApiKey"
+            raise ProgrammingError(f"ApiKey and ApiSecret go together: {missing} is missing")
+        if not values.get("AuthToken") and not key:
+            raise ProgrammingError(
+                "AuthToken is missing for AccountSid: set AuthToken (or ApiKey and ApiSecret), "
+                "or the TWILIO_AUTH_TOKEN environment variable"
+            )
+
+    @classmethod
+    def url_properties(cls, user: str | None, password: str | None) -> dict[str, str]:
+        """A URL's user is the account (or an ``SK…`` API key); its password, the secret."""
+        api_key = bool(user) and str(user).startswith("SK")
+        out: dict[str, str] = {}
+        if user:
+            out["ApiKey" if api_key else "AccountSid"] = user
+        if password is not None:
+            out["ApiSecret" if api_key else "AuthToken"] = password
+        return out
+
+    # --- connection ------------------------------------------------------------------------
+
+    def default_base_url(self) -> str:
+        """``api.twilio.com``, or the regional host when Region or Edge is set."""
+        region, edge = self.settings["Region"], self.settings["Edge"]
+        template = self.mapping.regional_base_url
+        if not template or not (region or edge):
+            return self.mapping.base_url
+        if not edge:
+            template = template.replace("{edge}.", "")
+        url = template.format(edge=edge or "", region=region or self.mapping.default_region or "")
+        # Region and Edge are checked as host-name labels; the host must still be the one
+        # the template names (never another domain).
+        if not httpx.URL(url).host.endswith(template.rsplit("}", 1)[1].split("/", 1)[0]):
+            raise ProgrammingError("Region and Edge must be host-name labels, e.g. ie1, dublin")
+        return url
+
+    def auth(self) -> httpx.Auth | None:
+        key, secret = self.settings["ApiKey"], self.settings["ApiSecret"]
+        if key and secret:
+            return httpx.BasicAuth(key, secret)
+        sid, token = self.settings["AccountSid"], self.settings["AuthToken"]
+        return httpx.BasicAuth(sid, token) if sid and token else None
+
+    def credential_hint(self) -> str:
+        key, sid = self.settings["ApiKey"], self.settings["AccountSid"]
+        if key:
+            return f"check ApiSecret for ApiKey {key}, and that the key belongs to AccountSid"
+        if sid:
+            return f"check AuthToken for AccountSid {sid}, or that the AccountSid is right"
+        return "no credentials were sent; set AccountSid and AuthToken"
+
+    def root_values(self) -> dict[str, str]:
+        return {"AccountSid": str(self.settings["AccountSid"] or "")}
+
+    def sandbox(self) -> Sandbox:
+        from ..sandbox import sandbox_transport
+
+        transport, account, token = sandbox_transport()
+        return Sandbox(
+            transport, self.mapping.sandbox_url, {"AccountSid": account, "AuthToken": token}
+        )
+
+    # --- wire ------------------------------------------------------------------------------
+
+    async def pages(
+        self,
+        client: ApiClient,
+        url: str,
+        query: list[tuple[str, str]],
+        mapping: TableMapping,
+        page_size: int,
+        what: str,
+    ) -> AsyncIterator[list[Item]]:
+        """Follow ``next_page_uri`` verbatim until it is null (never build page URLs)."""
+        paging = self.mapping.paging
+        next_field = str(paging.get("next_field", "next_page_uri"))
+        params: list[tuple[str, str]] | None = [
+            *query,
+            (str(paging.get("page_size_param", "PageSize")), str(page_size)),
+        ]
+        target: str | None = url
+        followed: set[str] = set()
+        while target:
+            body = await client.json("GET", target, params=params, what=what)
+            assert body is not None
+            items = self.items(body, mapping, what)
+            nxt = body.get(next_field)
+            if isinstance(nxt, str) and nxt in followed:
+                raise OperationalError(
+                    f"{what}: the provider's next-page link repeats an earlier page ({nxt}); "
+                    "stopping rather than returning rows twice"
+                )
+            target = nxt if isinstance(nxt, str) and nxt else None
+            if target:
+                followed.add(target)
+            params = None  # the next-page link carries the whole query
+            # Hand the page over without keeping it in this frame: while a page waits
+            # for the consumer, its parsed JSON must not stay alive here as well.
+            del body
+            handed = [items]
+            del items
+            yield handed.pop()
+
+    def error_body(self, response: httpx.Response) -> ErrorBody:
+        """``{"code", "message", "more_info", "status"}``."""
+        body = _json_object(response)
+        code = body.get("code")
+        info = body.get("more_info")
+        message = body.get("message")
+        return ErrorBody(
+            code if isinstance(code, int | str) and not isinstance(code, bool) else None,
+            str(message) if message else None,
+            info if isinstance(info, str) else None,
+        )
+
+    def decode_datetime(self, raw: str) -> str | None:
+        return rfc2822(raw)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
