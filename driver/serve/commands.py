@@ -57,6 +57,9 @@ DEFAULTS: dict[str, tuple[str, bool]] = {
     "lc_time": ("C", False),
     "max_connections": ("100", False),
     "block_size": ("8192", False),
+    "default_table_access_method": ("heap", False),
+    "max_index_keys": ("32", False),
+    "server_encoding_num": ("6", False),
     "session_authorization": ("", True),
 }
 
@@ -159,6 +162,9 @@ def match(sql: str) -> Command | None:
             continue
         if name == "discard":
             return Command(name, arg)
+        raw = (groups.get("arg") or "").strip()
+        if name in ("deallocate", "close") and raw.startswith('"'):
+            arg = raw[1:-1].replace('""', '"')  # a quoted name keeps its case
         return Command(name, arg.strip('"'), _unquote(value))
     return None
 

@@ -13,6 +13,7 @@ are the helpers :mod:`driver.serve.translate` emits (``pg_regex``, ``pg_bool`` .
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import schema as confsql_schema
+from ..errors import DataError, ProgrammingError
 from . import commands, pgtypes
 
 PG_CATALOG, PUBLIC, INFORMATION_SCHEMA = 11, 2200, 13000
@@ -568,6 +570,13 @@ class CatalogData:
                 "relreplident": "n",
             }
         )
+        for pos, key in enumerate(rel.keys, 1):
+            key_type = _sql_type_oid(next(c[1] for c in rel.columns if c[0] == key))
+            out["pg_attribute"].append(
+                {"attrelid": rel.index_oid, "attname": key, "atttypid": key_type, "attnum": pos,
+                 "attlen": pgtypes.type_size(key_type), "atttypmod": -1, "attislocal": 1,
+                 "attstattarget": -1, "attcacheoff": -1}
+            )
         out["pg_index"].append(
             {
                 "indexrelid": rel.index_oid,
@@ -722,6 +731,21 @@ def _array_has(value: Any, item: Any) -> Any:
     return int(str(item) in _array_items(value))
 
 
+def _array_json(value: Any) -> Any:
+    if value is None:
+        return "[]"
+    return json.dumps([int(i) if re.fullmatch(r"-?\d+", i) else i for i in _array_items(value)])
+
+
+def _series_json(start: Any, end: Any, step: Any = 1) -> str:
+    if start is None or end is None or not step:
+        return "[]"
+    count = (int(end) - int(start)) // int(step) + 1
+    if count > 1_000_000:
+        raise DataError("generate_series is limited to a million rows here")
+    return json.dumps(list(range(int(start), int(end) + (1 if int(step) > 0 else -1), int(step))))
+
+
 class _ArrayAgg:
     """array_agg(x) as Postgres' array text form."""
 
@@ -741,7 +765,7 @@ def _regex(value: Any, pattern: Any, insensitive: int) -> Any:
     try:
         compiled = re.compile(str(pattern), re.IGNORECASE if insensitive else 0)
     except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        raise DataError(f"invalid regular expression {pattern!r}: {exc}") from None
     return int(compiled.search(str(value)) is not None)
 
 
@@ -755,7 +779,7 @@ def _to_bool(value: Any) -> Any:
         return 1
     if lowered in ("f", "false", "n", "no", "off", "0"):
         return 0
-    raise ValueError(f"invalid input syntax for type boolean: {value!r}")
+    raise DataError(f"invalid input syntax for type boolean: {value!r}")
 
 
 def _to_timestamp(value: Any) -> Any:
@@ -772,7 +796,7 @@ def _to_timestamp(value: Any) -> Any:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"invalid input syntax for type timestamp: {text!r}") from None
+        raise DataError(f"invalid input syntax for type timestamp: {text!r}") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed.isoformat(sep=" ")
@@ -842,7 +866,7 @@ def register_functions(db: Any, data: CatalogData) -> None:
             return rel.oid
         if name in catalog_oids:
             return catalog_oids[name]
-        raise ValueError(f'relation "{text}" does not exist')
+        raise ProgrammingError(f'relation "{text}" does not exist')
 
     def regclass_name(value: Any) -> Any:
         if value is None:
@@ -862,18 +886,18 @@ def register_functions(db: Any, data: CatalogData) -> None:
         name = text.split(".")[-1].strip('"').lower()
         if name in type_by_name:
             return type_by_name[name]
-        raise ValueError(f'type "{text}" does not exist')
+        raise ProgrammingError(f'type "{text}" does not exist')
 
     def to_regtype(value: Any) -> Any:
         try:
             return regtype_oid(value)
-        except ValueError:
+        except ProgrammingError:
             return None
 
     def to_regclass(value: Any) -> Any:
         try:
             return regclass_oid(value)
-        except ValueError:
+        except ProgrammingError:
             return None
 
     def regtype_name(value: Any) -> Any:
@@ -976,7 +1000,7 @@ def register_functions(db: Any, data: CatalogData) -> None:
     def current_setting(name: Any, missing_ok: Any = False) -> Any:
         value = data.settings.show(str(name))
         if value is None and not missing_ok:
-            raise ValueError(f'unrecognized configuration parameter "{name}"')
+            raise ProgrammingError(f'unrecognized configuration parameter "{name}"')
         return value
 
     scalar: dict[str, tuple[Callable[..., Any], int]] = {
@@ -989,6 +1013,8 @@ def register_functions(db: Any, data: CatalogData) -> None:
         "pg_array": (lambda *items: _array_text(items), -1),
         "pg_array_has": (_array_has, 2),
         "pg_array_get": (_array_get, 2),
+        "pg_array_json": (_array_json, 1),
+        "pg_series_json": (_series_json, -1),
         "pg_oid": (
             lambda v: (
                 None
@@ -1069,6 +1095,10 @@ def register_functions(db: Any, data: CatalogData) -> None:
         "cardinality": (lambda v: len(_array_items(v)), 1),
         "string_to_array": (string_to_array, -1),
         "quote_ident": (quote_ident, 1),
+        "json_build_object": (
+            lambda *a: json.dumps({str(a[i]): a[i + 1] for i in range(0, len(a) - 1, 2)}),
+            -1,
+        ),
         "txid_current": (lambda: 1, 0),
         "pg_current_xact_id": (lambda: 1, 0),
         "to_timestamp": (lambda v: _to_timestamp(float(v)) if v is not None else None, 1),

@@ -137,8 +137,9 @@ def oid_for_annotation(type_name: str | None) -> int | None:
     if not type_name:
         return None
     name = type_name.upper()
-    if name.startswith("ARRAY"):
-        inner = _ANNOTATED.get(name[6:-1]) if name.endswith(">") else None
+    if name.endswith("[]") or name.startswith("ARRAY"):
+        element = name[:-2] if name.endswith("[]") else name[6:-1]
+        inner = _ANNOTATED.get(element)
         return {INT8: INT8_ARRAY, BOOL: BOOL_ARRAY, FLOAT8: FLOAT8_ARRAY}.get(
             inner or 0, TEXT_ARRAY
         )

@@ -20,6 +20,7 @@ What cannot be translated raises :class:`Untranslatable` naming the construct.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -27,6 +28,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, UnsupportedError
 from sqlglot.optimizer.annotate_types import annotate_types
 
+from .. import schema as confsql_schema
 from . import pgtypes
 from .split import positional
 
@@ -242,6 +244,41 @@ def _operator(node: exp.Operator) -> exp.Expression:
     raise Untranslatable(f"OPERATOR({op}) is not supported")
 
 
+_BOOL_WORDS = {"t", "f", "true", "false", "y", "n", "yes", "no", "on", "off"}
+
+
+def _bool_literal(node: exp.Expression) -> exp.Expression:
+    """``bool_column = 't'``: Postgres reads the string as a boolean; so must SQLite."""
+    left, right = node.this, node.expression
+    for column, other in ((left, right), (right, left)):
+        if (
+            isinstance(column, exp.Column)
+            and column.name.lower() in _bool_columns()
+            and isinstance(other, exp.Literal)
+            and other.is_string
+            and other.name.strip().lower() in _BOOL_WORDS
+        ):
+            other.replace(_func("pg_bool", other.copy()))
+    return node
+
+
+@functools.cache
+def _bool_columns() -> frozenset[str]:
+    """Names of boolean columns: confsql's (schema/) and the emulated catalog's."""
+    from .pgcatalog import TABLES  # the catalog's declarations
+
+    names = {
+        c.name.lower()
+        for t in confsql_schema.load().tables.values()
+        for c in t.columns
+        if c.type == "BOOLEAN"
+    }
+    for tables in TABLES.values():
+        for decl in tables.values():
+            names |= {p.split()[0].lower() for p in decl.split(",") if p.split()[1] == "BOOLEAN"}
+    return frozenset(names)
+
+
 def _any(node: exp.Expression) -> exp.Expression:
     """``x = ANY(ARRAY[..])`` -> IN; ``x = ANY(array_column)`` -> pg_array_has()."""
     quantified = node.expression
@@ -272,7 +309,41 @@ def _array(node: exp.Array) -> exp.Expression:
     return _func("pg_array", *items)
 
 
+def _table_function(node: exp.Table) -> exp.Expression:
+    """``unnest(arr) x`` / ``generate_series(a, b) s`` in FROM, as a json_each() derived table."""
+    func = node.this
+    alias = node.alias or "unnest"
+    if isinstance(func, exp.Explode | exp.Unnest):
+        arg = func.this if isinstance(func, exp.Explode) else func.expressions[0]
+        items = _func("pg_array_json", arg)
+    elif isinstance(func, exp.ExplodingGenerateSeries | exp.GenerateSeries):
+        bounds = [func.args.get("start"), func.args.get("end"), func.args.get("step")]
+        items = _func("pg_series_json", *[b for b in bounds if b is not None])
+    else:
+        raise Untranslatable(f"the table function {func.sql('postgres')} is not supported")
+    inner = exp.select(exp.alias_(exp.column("value"), alias, quoted=True)).from_(
+        exp.Table(this=_func("json_each", items))
+    )
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _escape_string(node: exp.ByteString) -> exp.Expression:
+    """``E'a\\nb'``: a Postgres escape string, as a plain literal."""
+    text = node.name
+    try:
+        decoded = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError:
+        raise Untranslatable(f"cannot read the escape string E'{text}'") from None
+    return exp.Literal.string(decoded)
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.ByteString):
+        return _escape_string(node)
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+        if isinstance(node.this, exp.Anonymous) and node.this.name == "json_each":
+            return node  # already SQLite's
+        return _table_function(node)
     if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier):
         if node.this.name.lower() == "pg_catalog" and isinstance(node.expression, exp.Func):
             return node.expression
@@ -282,6 +353,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _operator(node)
     if isinstance(node, exp.RegexpLike | exp.RegexpILike):
         return _regex(node)
+    if isinstance(node, exp.EQ | exp.NEQ):
+        _bool_literal(node)
     if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.LT | exp.GTE | exp.LTE):
         return _any(node)
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
@@ -297,7 +370,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Bracket):
         if len(node.expressions) != 1:
             raise Untranslatable("array slices are not supported")
-        return _func("pg_array_get", node.this, node.expressions[0])
+        index = node.expressions[0]
+        if isinstance(index, exp.Literal) and index.is_int:
+            index = exp.Literal.number(int(index.name) + 1)  # sqlglot stores a[1] as 0
+        return _func("pg_array_get", node.this, index)
     if isinstance(node, exp.ArrayAgg):
         return _array_agg(node)
     if isinstance(node, exp.CurrentSchema):
@@ -315,8 +391,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             f"the interval {node.sql('postgres')} is only supported added to or subtracted "
             "from a timestamp"
         )
-    if isinstance(node, exp.Explode) or (
-        isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts"
+    if not isinstance(node.parent, exp.Table) and (
+        isinstance(node, exp.Explode | exp.ExplodingGenerateSeries)
+        or (isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts")
     ):
         raise Untranslatable(f"the set-returning function {node.sql('postgres')} is not supported")
     return node
@@ -348,7 +425,7 @@ def _reads_empty(select: exp.Select) -> bool:
         if side != "LEFT":
             inner.append(join.this)
     if select.args.get("group") is None and any(
-        e.find(exp.AggFunc) for e in select.expressions
+        agg.parent_select is select for agg in select.find_all(exp.AggFunc)
     ):
         return False  # an aggregate over nothing still answers one row
     return any(
@@ -379,6 +456,52 @@ def _prune_empty(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _is_srf(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Explode) or (
+        isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts"
+    )
+
+
+def _lift_srfs(tree: exp.Expression) -> exp.Expression:
+    """``SELECT unnest(a), generate_subscripts(a, 1) FROM t`` as a join with json_each(a).
+
+    Set-returning functions in a select list multiply rows; several over
+    arrays of one length advance together.  Each distinct array becomes one
+    json_each() joined on its element index.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        found = [
+            n
+            for item in select.expressions
+            for n in item.find_all(exp.Explode, exp.Anonymous)
+            if _is_srf(n) and n.parent_select is select
+        ]
+        if not found:
+            continue
+        aliases: dict[str, str] = {}
+        for node in found:
+            array = node.this if isinstance(node, exp.Explode) else node.expressions[0]
+            key = array.sql("postgres")
+            if key not in aliases:
+                alias = f"_srf{len(aliases)}"
+                aliases[key] = alias
+                table = exp.Table(
+                    this=_func("json_each", _func("pg_array_json", array.copy())),
+                    alias=exp.TableAlias(this=exp.to_identifier(alias)),
+                )
+                on = None if alias == "_srf0" else exp.column("key", alias).eq(
+                    exp.column("key", "_srf0")
+                )
+                select.join(table, on=on, copy=False)
+            alias = aliases[key]
+            if isinstance(node, exp.Explode):
+                node.replace(exp.column("value", alias))
+            else:
+                lower = _func("array_lower", array.copy(), exp.Literal.number(1))
+                node.replace(exp.Add(this=exp.column("key", alias), expression=lower))
+    return tree
+
+
 def _transform(node: exp.Expression) -> exp.Expression:
     """Rewrite bottom-up: children first, so every rewrite sees translated operands."""
     for child in list(node.iter_expressions()):
@@ -389,12 +512,7 @@ def _transform(node: exp.Expression) -> exp.Expression:
 
 
 def _array_agg(node: exp.ArrayAgg) -> exp.Expression:
-    inner = node.this
-    if isinstance(inner, exp.Order):
-        value = inner.this
-        inner.set("this", _func("pg_array_agg", value))
-        return inner  # sqlglot writes agg(x ORDER BY y), which SQLite accepts
-    return _func("pg_array_agg", inner)
+    return _func("pg_array_agg", node.this)  # agg(x ORDER BY y) works in SQLite too
 
 
 _CAST_NAMES = {
@@ -471,8 +589,14 @@ def _annotated_types(tree: exp.Expression) -> list[int | None]:
         if isinstance(node, exp.Column | exp.Null):
             out.append(None)  # the engine's declared type decides
             continue
-        kind = node.type
-        out.append(pgtypes.oid_for_annotation(kind.sql("postgres") if kind else None))
+        kind = node.type.sql("postgres") if node.type else None
+        if isinstance(node, exp.ArrayAgg) and not (kind or "").endswith("[]"):
+            kind = "TEXT[]"
+        elif isinstance(node, exp.TimestampTrunc | exp.DateTrunc) or (
+            isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval)
+        ):
+            kind = "TIMESTAMP"
+        out.append(pgtypes.oid_for_annotation(kind))
     return out
 
 
@@ -514,7 +638,7 @@ def translate(sql: str) -> Translated:
     if tree.args.get("returning"):
         raise Untranslatable("RETURNING is not supported; EXEC the procedure to get its result row")
     try:
-        rewritten = _transform(_prune_empty(tree.copy()))
+        rewritten = _transform(_lift_srfs(_prune_empty(tree.copy())))
         _apply_names(rewritten, names)
         text = rewritten.sql(dialect="sqlite", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
