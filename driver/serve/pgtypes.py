@@ -273,6 +273,11 @@ BINARY_ENCODERS: dict[int, Callable[[Any], bytes]] = {
 }
 
 
+def encode_text(oid: int, value: Any) -> bytes:
+    """One value in text format (tests and doctests)."""
+    return encoder(oid, False)(value)
+
+
 def encoder(oid: int, binary: bool) -> Callable[[Any], bytes]:
     """The function turning a SQLite value into the wire bytes of ``oid``."""
     if binary:

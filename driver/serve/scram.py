@@ -102,8 +102,9 @@ class ScramExchange:
     random verifier, so a client cannot tell an unknown user from a wrong password.
     """
 
-    def __init__(self, verifier: Verifier | None) -> None:
+    def __init__(self, verifier: Verifier | None, server_nonce: str | None = None) -> None:
         self.verifier = verifier or verifier_from_password(secrets.token_hex(16))
+        self._server_nonce = server_nonce or base64.b64encode(os.urandom(18)).decode()
         self.known = verifier is not None
         self._client_first_bare = ""
         self._server_first = ""
@@ -126,7 +127,7 @@ class ScramExchange:
         client_nonce = attrs.get("r", "")
         if not client_nonce:
             raise AuthFailed("SCRAM client-first-message has no nonce")
-        self._nonce = client_nonce + base64.b64encode(os.urandom(18)).decode()
+        self._nonce = client_nonce + self._server_nonce
         salt = base64.b64encode(self.verifier.salt).decode()
         self._server_first = f"r={self._nonce},s={salt},i={self.verifier.iterations}"
         return self._server_first.encode()

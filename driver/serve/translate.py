@@ -215,7 +215,9 @@ def _cast(node: exp.Cast) -> exp.Expression:
             return exp.Cast(this=node.this, to=exp.DataType.build("REAL"))
         if to.this in (exp.DType.JSON, exp.DType.JSONB, exp.DType.UUID):
             return exp.Cast(this=node.this, to=exp.DataType.build("TEXT"))
-        return node
+        if to.this in (exp.DType.DECIMAL, exp.DType.BIGDECIMAL):
+            return exp.Cast(this=node.this, to=exp.DataType.build("REAL"))
+        raise Untranslatable(f"the cast to {to.sql('postgres').lower()} is not supported")
     raise Untranslatable(f"the cast to {str(target).lower()} is not supported")
 
 
