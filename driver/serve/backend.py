@@ -228,7 +228,7 @@ def choose_oids(
     annotated: Sequence[int | None],
     rows: Sequence[Sequence[Any]],
 ) -> list[int]:
-    """Each column's OID: declared type, else sqlglot's inference (if the rows agree), else the values."""
+    """Each column's OID: declared type, else sqlglot's guess (if the rows agree), else values."""
     out: list[int] = []
     for i, column in enumerate(description):
         oid = pgtypes.oid_for_decltype(column[1])

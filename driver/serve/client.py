@@ -9,6 +9,7 @@ few hundred rows, so a large result streams without piling up in memory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import socket
@@ -156,10 +157,8 @@ class Client:
 
     def _cleanup(self) -> None:
         for portal in self.portals.values():
-            try:
+            with contextlib.suppress(errors.Error):
                 portal.close()
-            except errors.Error:
-                pass
         self.portals.clear()
         if self.process_id:
             self.policy.unregister(self)
@@ -365,10 +364,9 @@ class Client:
             rows = portal.rows(limit)
             for row in rows:
                 self.send(row)
-            if limit > 0 and not portal.done:
-                if len(rows) >= limit:
-                    self.send(wire.PORTAL_SUSPENDED)
-                    return
+            if limit > 0 and not portal.done and len(rows) >= limit:
+                self.send(wire.PORTAL_SUSPENDED)
+                return
         self.send(wire.command_complete(portal.tag))
 
     def _forget(self, prepared: Prepared) -> None:

@@ -74,7 +74,7 @@ _ALIASES = {
 class Command:
     """A recognised session statement."""
 
-    name: str  # set, reset, show, begin, commit, rollback, savepoint, release, discard, deallocate, ...
+    name: str  # set, reset, show, begin, commit, rollback, savepoint, release, discard ...
     argument: str = ""  # setting name, or what DISCARD/DEALLOCATE names
     value: str = ""
 

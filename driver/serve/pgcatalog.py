@@ -124,7 +124,9 @@ TABLES: dict[str, dict[str, str]] = {
             "tablespace NAME TEXT, hasindexes BOOLEAN, hasrules BOOLEAN, "
             "hastriggers BOOLEAN, rowsecurity BOOLEAN"
         ),
-        "pg_views": "schemaname NAME TEXT, viewname NAME TEXT, viewowner NAME TEXT, definition TEXT",
+        "pg_views": (
+            "schemaname NAME TEXT, viewname NAME TEXT, viewowner NAME TEXT, definition TEXT"
+        ),
         "pg_matviews": "schemaname NAME TEXT, matviewname NAME TEXT, definition TEXT",
         "pg_tablespace": "oid OID, spcname NAME TEXT, spcowner OID",
         "pg_inherits": "inhrelid OID, inhparent OID, inhseqno INT4, inhdetachpending BOOLEAN",
@@ -139,7 +141,9 @@ TABLES: dict[str, dict[str, str]] = {
         "pg_publication": "oid OID, pubname NAME TEXT, puballtables BOOLEAN",
         "pg_publication_rel": "oid OID, prpubid OID, prrelid OID, prqual TEXT, prattrs INT2VECTOR",
         "pg_publication_namespace": "oid OID, pnpubid OID, pnnspid OID",
-        "pg_trigger": "oid OID, tgrelid OID, tgname NAME TEXT, tgisinternal BOOLEAN, tgenabled CHAR",
+        "pg_trigger": (
+            "oid OID, tgrelid OID, tgname NAME TEXT, tgisinternal BOOLEAN, tgenabled CHAR"
+        ),
         "pg_rewrite": "oid OID, rulename NAME TEXT, ev_class OID",
         "pg_sequence": (
             "seqrelid OID, seqtypid OID, seqstart INTEGER, seqincrement INTEGER, "
@@ -152,8 +156,14 @@ TABLES: dict[str, dict[str, str]] = {
         "pg_foreign_table": "ftrelid OID, ftserver OID",
         "pg_foreign_server": "oid OID, srvname NAME TEXT",
         "pg_partitioned_table": "partrelid OID, partstrat CHAR",
-        "pg_depend": "classid OID, objid OID, objsubid INT4, refclassid OID, refobjid OID, refobjsubid INT4, deptype CHAR",
-        "pg_stat_activity": "datid OID, datname NAME TEXT, pid INT4, usename NAME TEXT, application_name TEXT, state TEXT, query TEXT",
+        "pg_depend": (
+            "classid OID, objid OID, objsubid INT4, refclassid OID, refobjid OID, "
+            "refobjsubid INT4, deptype CHAR"
+        ),
+        "pg_stat_activity": (
+            "datid OID, datname NAME TEXT, pid INT4, usename NAME TEXT, "
+            "application_name TEXT, state TEXT, query TEXT"
+        ),
         "pg_locks": "locktype TEXT, pid INT4, mode TEXT, granted BOOLEAN",
         "pg_event_trigger": "oid OID, evtname NAME TEXT",
         "pg_cast": "oid OID, castsource OID, casttarget OID",
@@ -237,13 +247,15 @@ def relations(
     for table in catalog.tables.values():
         if table.name not in offered:
             continue
-        cols = [(c.name, c.type, c.description) for c in table.columns if not c.hidden]
+        cols: list[tuple[str, str, str]] = [
+            (c.name, c.type, c.description) for c in table.columns if not c.hidden
+        ]
         keys = [c.name for c in table.columns if c.key]
         writable = bool(table.insert or table.update or table.delete)
         out.append(Relation(oid, table.name, "r", table.description, cols, keys, writable))
         oid += 3
-    for name, cols in views.items():
-        described = [(c, t, "") for c, t in cols]
+    for name, view_cols in views.items():
+        described = [(c, t, "") for c, t in view_cols]
         out.append(Relation(oid, name, "v", "confsql catalog view (read-only)", described))
         oid += 3
     return out
@@ -573,9 +585,17 @@ class CatalogData:
         for pos, key in enumerate(rel.keys, 1):
             key_type = _sql_type_oid(next(c[1] for c in rel.columns if c[0] == key))
             out["pg_attribute"].append(
-                {"attrelid": rel.index_oid, "attname": key, "atttypid": key_type, "attnum": pos,
-                 "attlen": pgtypes.type_size(key_type), "atttypmod": -1, "attislocal": 1,
-                 "attstattarget": -1, "attcacheoff": -1}
+                {
+                    "attrelid": rel.index_oid,
+                    "attname": key,
+                    "atttypid": key_type,
+                    "attnum": pos,
+                    "attlen": pgtypes.type_size(key_type),
+                    "atttypmod": -1,
+                    "attislocal": 1,
+                    "attstattarget": -1,
+                    "attcacheoff": -1,
+                }
             )
         out["pg_index"].append(
             {

@@ -340,7 +340,7 @@ _TEXT_PARAMS: dict[int, Callable[[str], Any]] = {
 
 
 def _numeric_binary(data: bytes) -> float:
-    ndigits, weight, sign, dscale = struct.unpack("!hhHh", data[:8])
+    ndigits, weight, sign, _dscale = struct.unpack("!hhHh", data[:8])
     if sign == 0xC000:
         return math.nan
     digits = struct.unpack(f"!{ndigits}h", data[8 : 8 + 2 * ndigits])

@@ -7,6 +7,7 @@ them shares confsql's one I/O loop.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import secrets
@@ -143,16 +144,12 @@ class Server(Policy):
         """Stop accepting, cancel running statements and close every client."""
         self._stopping.set()
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.close()
-            except OSError:
-                pass
         for client in self.clients.values():
             client.interrupt()
-            try:
+            with contextlib.suppress(OSError):
                 client.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(2)
 

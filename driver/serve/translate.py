@@ -90,17 +90,17 @@ _UNITS = {
 _REG_TYPES = {"REGCLASS", "REGTYPE", "REGNAMESPACE", "REGPROC", "REGPROCEDURE", "REGROLE", "OID"}
 
 
-def _func(name: str, *args: exp.Expression) -> exp.Expression:
+def _func(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _unit(node: exp.Expression | None) -> str:
+def _unit(node: exp.Expr | None) -> str:
     text = node.name if node is not None else ""
     text = text.upper().rstrip("S") if text.upper() not in ("S",) else text.upper()
     return {"DOW": "DOW", "DOY": "DOY", "EPOCH": "EPOCH", "QUARTER": "QUARTER"}.get(text, text)
 
 
-def _date_trunc(node: exp.Expression) -> exp.Expression:
+def _date_trunc(node: exp.Expr) -> exp.Expr:
     unit = _unit(node.args.get("unit"))
     value = node.this
     if unit == "WEEK":  # Postgres weeks start on Monday
@@ -119,7 +119,7 @@ def _date_trunc(node: exp.Expression) -> exp.Expression:
     return _func("strftime", exp.Literal.string(fmt), value)
 
 
-def _extract(node: exp.Extract) -> exp.Expression:
+def _extract(node: exp.Extract) -> exp.Expr:
     unit = _unit(node.this)
     value = node.expression
     if unit == "EPOCH":
@@ -141,7 +141,7 @@ def _extract(node: exp.Extract) -> exp.Expression:
     )
 
 
-def _interval_modifier(interval: exp.Interval, sign: int) -> exp.Expression:
+def _interval_modifier(interval: exp.Interval, sign: int) -> exp.Expr:
     """``INTERVAL '2 hours'`` as SQLite's datetime() modifier ``'+2 hours'``."""
     amount = interval.this.name if isinstance(interval.this, exp.Literal) else None
     unit = _unit(interval.args.get("unit"))
@@ -158,7 +158,7 @@ def _interval_modifier(interval: exp.Interval, sign: int) -> exp.Expression:
     return exp.Literal.string(f"{'+' if number >= 0 else ''}{shown} {_UNITS[unit]}")
 
 
-def _interval_math(node: exp.Expression) -> exp.Expression:
+def _interval_math(node: exp.Expr) -> exp.Expr:
     left, right = node.this, node.expression
     sign = 1 if isinstance(node, exp.Add) else -1
     if isinstance(right, exp.Interval):
@@ -168,7 +168,7 @@ def _interval_math(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _cast_target(to: exp.Expression) -> tuple[str | None, exp.Expression]:
+def _cast_target(to: exp.Expr) -> tuple[str | None, exp.Expr]:
     """(special type name or None, the DataType) of a cast's target."""
     if isinstance(to, exp.ObjectIdentifier):
         return to.name.upper(), to
@@ -187,10 +187,11 @@ def _cast_target(to: exp.Expression) -> tuple[str | None, exp.Expression]:
 _TEXTUAL_TYPES = {"NAME", "CHAR", "INT2VECTOR", "OIDVECTOR"}
 
 
-def _cast(node: exp.Cast) -> exp.Expression:
+def _cast(node: exp.Cast) -> exp.Expr:
     target, to = _cast_target(node.to)
     if isinstance(to, exp.DataType) and to.this == exp.DType.ARRAY:
-        return node.this  # arrays travel as their text form
+        inner: exp.Expr = node.this
+        return inner  # arrays travel as their text form
     if target in _REG_TYPES:
         return _func(f"pg_{target.lower()}_oid" if target != "OID" else "pg_oid", node.this)
     if target in _TEXTUAL_TYPES or (isinstance(to, exp.DataType) and to.this == exp.DType.NAME):
@@ -221,7 +222,7 @@ def _cast(node: exp.Cast) -> exp.Expression:
     raise Untranslatable(f"the cast to {str(target).lower()} is not supported")
 
 
-def _regex(node: exp.Expression, negate: bool = False) -> exp.Expression:
+def _regex(node: exp.Expr, negate: bool = False) -> exp.Expr:
     insensitive = isinstance(node, exp.RegexpILike)
     subject = node.this
     if isinstance(subject, exp.Column) and subject.name.lower() in NAME_COLUMNS:
@@ -233,7 +234,7 @@ def _regex(node: exp.Expression, negate: bool = False) -> exp.Expression:
     return exp.Not(this=call) if negate else call
 
 
-def _operator(node: exp.Operator) -> exp.Expression:
+def _operator(node: exp.Operator) -> exp.Expr:
     op = str(node.args.get("operator") or "").split(".")[-1].strip()
     pairs = {"~": (False, False), "~*": (True, False), "!~": (False, True), "!~*": (True, True)}
     if op in pairs:
@@ -249,7 +250,7 @@ def _operator(node: exp.Operator) -> exp.Expression:
 _BOOL_WORDS = {"t", "f", "true", "false", "y", "n", "yes", "no", "on", "off"}
 
 
-def _bool_literal(node: exp.Expression) -> exp.Expression:
+def _bool_literal(node: exp.Expr) -> exp.Expr:
     """``bool_column = 't'``: Postgres reads the string as a boolean; so must SQLite."""
     left, right = node.this, node.expression
     for column, other in ((left, right), (right, left)):
@@ -281,7 +282,7 @@ def _bool_columns() -> frozenset[str]:
     return frozenset(names)
 
 
-def _any(node: exp.Expression) -> exp.Expression:
+def _any(node: exp.Expr) -> exp.Expr:
     """``x = ANY(ARRAY[..])`` -> IN; ``x = ANY(array_column)`` -> pg_array_has()."""
     quantified = node.expression
     if not isinstance(quantified, exp.Any | exp.All):
@@ -293,14 +294,14 @@ def _any(node: exp.Expression) -> exp.Expression:
     if (isinstance(node, exp.EQ) and not is_all) or (isinstance(node, exp.NEQ) and is_all):
         negate = isinstance(node, exp.NEQ)
         if isinstance(inner, exp.Anonymous) and inner.name == "pg_array":
-            found: exp.Expression = exp.In(this=node.this, expressions=inner.expressions)
+            found: exp.Expr = exp.In(this=node.this, expressions=inner.expressions)
         else:
             found = _func("pg_array_has", inner, node.this)
         return exp.Not(this=found) if negate else found
     raise Untranslatable(f"{node.key.upper()} {'ALL' if is_all else 'ANY'}(...) is not supported")
 
 
-def _array(node: exp.Array) -> exp.Expression:
+def _array(node: exp.Array) -> exp.Expr:
     items = node.expressions
     if len(items) == 1 and isinstance(items[0], exp.Query):
         query = items[0].copy()
@@ -311,7 +312,7 @@ def _array(node: exp.Array) -> exp.Expression:
     return _func("pg_array", *items)
 
 
-def _table_function(node: exp.Table) -> exp.Expression:
+def _table_function(node: exp.Table) -> exp.Expr:
     """``unnest(arr) x`` / ``generate_series(a, b) s`` in FROM, as a json_each() derived table."""
     func = node.this
     alias = node.alias or "unnest"
@@ -329,7 +330,7 @@ def _table_function(node: exp.Table) -> exp.Expression:
     return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def _escape_string(node: exp.ByteString) -> exp.Expression:
+def _escape_string(node: exp.ByteString) -> exp.Expr:
     """``E'a\\nb'``: a Postgres escape string, as a plain literal."""
     text = node.name
     try:
@@ -339,18 +340,23 @@ def _escape_string(node: exp.ByteString) -> exp.Expression:
     return exp.Literal.string(decoded)
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.ByteString):
         return _escape_string(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
         if isinstance(node.this, exp.Anonymous) and node.this.name == "json_each":
             return node  # already SQLite's
         return _table_function(node)
-    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier):
-        if node.this.name.lower() == "pg_catalog" and isinstance(node.expression, exp.Func):
-            return node.expression
+    if (
+        isinstance(node, exp.Dot)
+        and isinstance(node.this, exp.Identifier)
+        and node.this.name.lower() == "pg_catalog"
+        and isinstance(node.expression, exp.Func)
+    ):
+        return node.expression
     if isinstance(node, exp.Collate):
-        return node.this
+        collated: exp.Expr = node.this
+        return collated
     if isinstance(node, exp.Operator):
         return _operator(node)
     if isinstance(node, exp.RegexpLike | exp.RegexpILike):
@@ -404,11 +410,31 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
 # Catalog tables that never hold a row here (no inheritance, policies, publications ...).
 EMPTY_TABLES = frozenset(
     {
-        "pg_inherits", "pg_policy", "pg_statistic_ext", "pg_publication", "pg_publication_rel",
-        "pg_publication_namespace", "pg_trigger", "pg_rewrite", "pg_sequence", "pg_attrdef",
-        "pg_extension", "pg_enum", "pg_range", "pg_foreign_table", "pg_foreign_server",
-        "pg_partitioned_table", "pg_depend", "pg_event_trigger", "pg_cast", "pg_operator",
-        "pg_language", "pg_auth_members", "pg_opclass", "pg_matviews", "pg_stat_activity",
+        "pg_inherits",
+        "pg_policy",
+        "pg_statistic_ext",
+        "pg_publication",
+        "pg_publication_rel",
+        "pg_publication_namespace",
+        "pg_trigger",
+        "pg_rewrite",
+        "pg_sequence",
+        "pg_attrdef",
+        "pg_extension",
+        "pg_enum",
+        "pg_range",
+        "pg_foreign_table",
+        "pg_foreign_server",
+        "pg_partitioned_table",
+        "pg_depend",
+        "pg_event_trigger",
+        "pg_cast",
+        "pg_operator",
+        "pg_language",
+        "pg_auth_members",
+        "pg_opclass",
+        "pg_matviews",
+        "pg_stat_activity",
         "pg_locks",
     }
 )
@@ -436,7 +462,7 @@ def _reads_empty(select: exp.Select) -> bool:
     )
 
 
-def _prune_empty(tree: exp.Expression) -> exp.Expression:
+def _prune_empty(tree: exp.Expr) -> exp.Expr:
     """Replace each SELECT that reads an always-empty catalog table by a row-less stub.
 
     Exact (an inner source with no rows gives no rows), and it spares translating the
@@ -458,13 +484,13 @@ def _prune_empty(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _is_srf(node: exp.Expression) -> bool:
+def _is_srf(node: exp.Expr) -> bool:
     return isinstance(node, exp.Explode) or (
         isinstance(node, exp.Anonymous) and node.name.lower() == "generate_subscripts"
     )
 
 
-def _lift_srfs(tree: exp.Expression) -> exp.Expression:
+def _lift_srfs(tree: exp.Expr) -> exp.Expr:
     """``SELECT unnest(a), generate_subscripts(a, 1) FROM t`` as a join with json_each(a).
 
     Set-returning functions in a select list multiply rows; several over
@@ -491,8 +517,10 @@ def _lift_srfs(tree: exp.Expression) -> exp.Expression:
                     this=_func("json_each", _func("pg_array_json", array.copy())),
                     alias=exp.TableAlias(this=exp.to_identifier(alias)),
                 )
-                on = None if alias == "_srf0" else exp.column("key", alias).eq(
-                    exp.column("key", "_srf0")
+                on = (
+                    None
+                    if alias == "_srf0"
+                    else exp.column("key", alias).eq(exp.column("key", "_srf0"))
                 )
                 select.join(table, on=on, copy=False)
             alias = aliases[key]
@@ -504,7 +532,7 @@ def _lift_srfs(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _transform(node: exp.Expression) -> exp.Expression:
+def _transform(node: exp.Expr) -> exp.Expr:
     """Rewrite bottom-up: children first, so every rewrite sees translated operands."""
     for child in list(node.iter_expressions()):
         new = _transform(child)
@@ -513,7 +541,7 @@ def _transform(node: exp.Expression) -> exp.Expression:
     return _rewrite(node)
 
 
-def _array_agg(node: exp.ArrayAgg) -> exp.Expression:
+def _array_agg(node: exp.ArrayAgg) -> exp.Expr:
     return _func("pg_array_agg", node.this)  # agg(x ORDER BY y) works in SQLite too
 
 
@@ -528,7 +556,7 @@ _CAST_NAMES = {
 }
 
 
-def _figure_name(node: exp.Expression) -> str:
+def _figure_name(node: exp.Expr) -> str:
     """The column name Postgres gives an unaliased output expression."""
     if isinstance(node, exp.Column):
         return node.name
@@ -555,7 +583,7 @@ def _figure_name(node: exp.Expression) -> str:
     return "?column?"
 
 
-def _output_names(tree: exp.Expression) -> list[str | None]:
+def _output_names(tree: exp.Expr) -> list[str | None]:
     """The name Postgres gives each unaliased output expression (None: leave as is)."""
     if not isinstance(tree, exp.Select):
         return []
@@ -565,7 +593,7 @@ def _output_names(tree: exp.Expression) -> list[str | None]:
     ]
 
 
-def _apply_names(tree: exp.Expression, names: list[str | None]) -> None:
+def _apply_names(tree: exp.Expr, names: list[str | None]) -> None:
     if not names or not isinstance(tree, exp.Select) or len(tree.expressions) != len(names):
         return
     tree.set(
@@ -577,7 +605,7 @@ def _apply_names(tree: exp.Expression, names: list[str | None]) -> None:
     )
 
 
-def _annotated_types(tree: exp.Expression) -> list[int | None]:
+def _annotated_types(tree: exp.Expr) -> list[int | None]:
     """OIDs sqlglot infers for each output expression (None where unknown)."""
     if not isinstance(tree, exp.Query) or any(isinstance(s, exp.Star) for s in tree.selects):
         return []
@@ -602,7 +630,7 @@ def _annotated_types(tree: exp.Expression) -> list[int | None]:
     return out
 
 
-_COMMANDS = {
+_COMMANDS: dict[type[exp.Expr], str] = {
     exp.Insert: "INSERT",
     exp.Update: "UPDATE",
     exp.Delete: "DELETE",
@@ -617,10 +645,10 @@ def translate(sql: str) -> Translated:
         raise PgSyntaxError(_parse_message(exc)) from None
     except SqlglotError as exc:
         raise PgSyntaxError(f"syntax error: {exc}") from None
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
+    found = [t for t in trees if t is not None]
+    if len(found) != 1:
         raise PgSyntaxError("expected exactly one statement")
-    tree = trees[0]
+    tree: exp.Expr = found[0]
     if isinstance(tree, exp.Command):
         word = str(tree.this).upper()
         raise Untranslatable(f"{word} is not supported by confsql serve")
@@ -632,7 +660,7 @@ def translate(sql: str) -> Translated:
     for node in tree.find_all(exp.Anonymous):
         if node.name.lower() == "now":
             node.replace(exp.CurrentTimestamp())
-    for node in tree.find_all(exp.Lock):
+    if tree.find(exp.Lock) is not None:
         raise Untranslatable("SELECT ... FOR UPDATE/SHARE is not supported (no row locks)")
     types = _annotated_types(tree)
     names = _output_names(tree)

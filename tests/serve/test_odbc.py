@@ -54,7 +54,9 @@ def test_parameterised_select(odbc: Any, direct: Direct) -> None:
         "bob",
         "carol",
     ).fetchall()
-    expected = direct("SELECT Label, QueueTime FROM Participants WHERE Label IN ('bob', 'carol') ORDER BY 1")
+    expected = direct(
+        "SELECT Label, QueueTime FROM Participants WHERE Label IN ('bob', 'carol') ORDER BY 1"
+    )
     assert [tuple(r) for r in rows] == expected
 
 

@@ -5,18 +5,36 @@ from __future__ import annotations
 import os
 import subprocess
 
-import pytest
-
 from tests.serve.conftest import PASSWORDS, Running, need_psql
 
 
-def psql(running: Running, command: str, *extra: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
+def psql(
+    running: Running, command: str, *extra: str, user: str = "alice"
+) -> subprocess.CompletedProcess[str]:
     """Run one psql command; returns the finished process (stdout, stderr)."""
     binary = need_psql()
-    env = {**os.environ, "PGPASSWORD": PASSWORDS[user], "PGSSLMODE": "disable", "PGCONNECT_TIMEOUT": "10"}
+    env = {
+        **os.environ,
+        "PGPASSWORD": PASSWORDS[user],
+        "PGSSLMODE": "disable",
+        "PGCONNECT_TIMEOUT": "10",
+    }
     return subprocess.run(
-        [binary, "-X", "-h", running.host, "-p", str(running.port), "-U", user, "-d", "confsql",
-         *extra, "-c", command],
+        [
+            binary,
+            "-X",
+            "-h",
+            running.host,
+            "-p",
+            str(running.port),
+            "-U",
+            user,
+            "-d",
+            "confsql",
+            *extra,
+            "-c",
+            command,
+        ],
         env=env,
         capture_output=True,
         text=True,

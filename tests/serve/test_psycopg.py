@@ -26,7 +26,7 @@ def test_parameters_go_through_the_extended_protocol(running: Running, direct: D
         muted = conn.execute(
             'SELECT count(*) FROM "Participants" WHERE "Muted" = %s', [True]
         ).fetchone()
-        assert muted == tuple(direct('SELECT count(*) FROM Participants WHERE Muted = 1')[0])
+        assert muted == tuple(direct("SELECT count(*) FROM Participants WHERE Muted = 1")[0])
 
 
 def test_result_types_have_postgres_oids(running: Running) -> None:

@@ -6,7 +6,13 @@ import base64
 
 import pytest
 
-from driver.serve.scram import AuthFailed, ScramExchange, make_verifier, parse_verifier, verifier_from_password
+from driver.serve.scram import (
+    AuthFailed,
+    ScramExchange,
+    make_verifier,
+    parse_verifier,
+    verifier_from_password,
+)
 
 SALT = base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
 CLIENT_FIRST = b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO"

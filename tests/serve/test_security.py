@@ -68,16 +68,24 @@ def test_read_only_refuses_exec_and_dml(start: Start, seeded: Emulator) -> None:
     running = start(read_only=True)
     with psycopg.connect(running.conninfo(), autocommit=True) as conn:
         statements = [
-            ("EXEC AddParticipants ConferenceSid = %s, From = %s, To = %s", ["Daily Standup", "+15551230000", "+15557654321"]),
-            ('INSERT INTO "Participants" ("ConferenceSid", "From", "To") VALUES (%s, %s, %s)', ["Daily Standup", "+15551230000", "+15557654321"]),
+            (
+                "EXEC AddParticipants ConferenceSid = %s, From = %s, To = %s",
+                ["Daily Standup", "+15551230000", "+15557654321"],
+            ),
+            (
+                'INSERT INTO "Participants" ("ConferenceSid", "From", "To") VALUES (%s, %s, %s)',
+                ["Daily Standup", "+15551230000", "+15557654321"],
+            ),
             ('UPDATE "Participants" SET "Muted" = true WHERE "Label" = %s', ["bob"]),
             ('DELETE FROM "Participants" WHERE "Label" = %s', ["bob"]),
         ]
         for sql, params in statements:
             with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="read-only"):
                 conn.execute(sql, params)
-        assert conn.execute("SELECT count(*) > 0 FROM \"Participants\"").fetchone() == (True,)
-        assert conn.execute("SELECT has_table_privilege('Participants', 'INSERT')").fetchone() == (False,)
+        assert conn.execute('SELECT count(*) > 0 FROM "Participants"').fetchone() == (True,)
+        assert conn.execute("SELECT has_table_privilege('Participants', 'INSERT')").fetchone() == (
+            False,
+        )
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
     assert not [r for r in seeded.requests if r.method != "GET"]
 

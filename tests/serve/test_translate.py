@@ -10,8 +10,14 @@ from driver.serve.translate import PgSyntaxError, Untranslatable, translate
 @pytest.mark.parametrize(
     ("postgres", "sqlite"),
     [
-        ('SELECT "Sid" FROM "Conferences" LIMIT 2 OFFSET 1', 'SELECT "Sid" FROM "Conferences" LIMIT 2 OFFSET 1'),
-        ('SELECT "Sid"::text FROM "Conferences"', 'SELECT CAST("Sid" AS TEXT) AS "Sid" FROM "Conferences"'),
+        (
+            'SELECT "Sid" FROM "Conferences" LIMIT 2 OFFSET 1',
+            'SELECT "Sid" FROM "Conferences" LIMIT 2 OFFSET 1',
+        ),
+        (
+            'SELECT "Sid"::text FROM "Conferences"',
+            'SELECT CAST("Sid" AS TEXT) AS "Sid" FROM "Conferences"',
+        ),
         ("SELECT x FROM t WHERE y ILIKE 'a%'", "SELECT x FROM t WHERE LOWER(y) LIKE LOWER('a%')"),
         ("SELECT x FROM t WHERE y = $2 AND z = $1", "SELECT x FROM t WHERE y = ? AND z = ?"),
         ("SELECT x FROM t WHERE k = ANY(ARRAY['a', 'b'])", "SELECT x FROM t WHERE k IN ('a', 'b')"),
@@ -42,7 +48,9 @@ def test_quoted_identifiers_keep_their_case() -> None:
 
 
 def test_regex_on_catalog_names_is_case_insensitive() -> None:
-    sql = translate("SELECT 1 FROM pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(participants)$'").sql
+    sql = translate(
+        "SELECT 1 FROM pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(participants)$'"
+    ).sql
     assert "PG_REGEX(c.relname, '^(participants)$', 1)" in sql
 
 

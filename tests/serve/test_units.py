@@ -83,7 +83,9 @@ def test_parameters() -> None:
     assert pgtypes.decode_param(pgtypes.INT4, b"42", False) == 42
     assert pgtypes.decode_param(pgtypes.BOOL, b"\x01", True) is True
     assert pgtypes.decode_param(0, b"text", False) == "text"
-    assert pgtypes.decode_param(pgtypes.TIMESTAMPTZ, b"2026-01-02 03:04:05+01", False) == dt.datetime(2026, 1, 2, 2, 4, 5)
+    assert pgtypes.decode_param(
+        pgtypes.TIMESTAMPTZ, b"2026-01-02 03:04:05+01", False
+    ) == dt.datetime(2026, 1, 2, 2, 4, 5)
     assert pgtypes.decode_param(pgtypes.INT8, None, False) is None
     with pytest.raises(pgtypes.BadParameter):
         pgtypes.decode_param(pgtypes.INT8, b"x", False)
@@ -98,5 +100,11 @@ def test_wire_framing() -> None:
         wire.read_message(io.BytesIO(b"Q" + struct.pack("!i", 2)))
     with pytest.raises(wire.ProtocolError):
         wire.decode_parse(b"name-without-terminator")
-    bind = wire.decode_bind(b"\x00s1\x00" + struct.pack("!hh", 1, 1) + struct.pack("!hi", 1, 1) + b"\x01" + struct.pack("!h", 0))
+    bind = wire.decode_bind(
+        b"\x00s1\x00"
+        + struct.pack("!hh", 1, 1)
+        + struct.pack("!hi", 1, 1)
+        + b"\x01"
+        + struct.pack("!h", 0)
+    )
     assert (bind.statement, bind.values, bind.param_format(0)) == ("s1", (b"\x01",), 1)
