@@ -56,7 +56,13 @@ class Backend:
 
     def _install_catalog(self, user: str, database: str) -> None:
         cursor = self.conn.cursor()
-        offered = [r[0] for r in cursor.execute("SELECT TableName FROM sys_tables").fetchall()]
+        offered = []
+        for (name,) in cursor.execute("SELECT TableName FROM sys_tables").fetchall():
+            try:  # LIMIT 0 sends no request; a table this connection cannot read is left out
+                cursor.execute(f'SELECT * FROM "{name}" LIMIT 0')
+            except driver.NotSupportedError:
+                continue
+            offered.append(name)
         names = cursor.execute(
             "SELECT name FROM sqlite_temp_master WHERE type = 'view' ORDER BY name"
         ).fetchall()
