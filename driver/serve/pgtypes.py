@@ -158,6 +158,8 @@ def oid_for_value(value: Any) -> int | None:
         return TEXT
     if isinstance(value, bytes):
         return BYTEA
+    if isinstance(value, dt.datetime):
+        return TIMESTAMP
     return None
 
 
@@ -199,7 +201,9 @@ def _text_float(value: Any) -> bytes:
 
 
 def _timestamp(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):  # NativeTypes=true: aware, in UTC
+        if value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     if isinstance(value, str):
         try:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from driver.emulator import Emulator
 from tests.serve.conftest import Direct, Running
 
 psycopg = pytest.importorskip("psycopg")
@@ -118,3 +119,36 @@ def test_concurrent_clients_each_see_only_their_account(running: Running) -> Non
     assert not errors
     assert results["bob"] == {"Bob Only"}
     assert "Bob Only" not in results["alice"] and "Daily Standup" in results["alice"]
+
+
+def test_prepared_statements_are_described_without_requests(
+    running: Running, seeded: Emulator
+) -> None:
+    sql = 'SELECT "Label", "QueueTime" FROM "Participants" WHERE "Label" = %s LIMIT %s'
+    with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+        first = conn.execute(sql, ["bob", 5], prepare=True).fetchall()
+        second = conn.execute(sql, ["carol", 5], prepare=True).fetchall()
+        assert [r[0] for r in first] == ["bob"] and [r[0] for r in second] == ["carol"]
+        before = len(seeded.requests)
+        described = conn.cursor()
+        described.execute(sql, ["nobody", 1], prepare=True)
+        assert [c.type_code for c in described.description] == [25, 20]
+        assert described.fetchall() == []
+        assert len(seeded.requests) > before  # the Execute ran; Describe alone sends nothing
+
+
+def test_dashboard_time_functions(running: Running, direct: Direct) -> None:
+    with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+        rows = conn.execute(
+            'SELECT date_trunc(\'day\', "DateCreated") AS day, count(*) FROM "Conferences" '
+            "WHERE \"DateCreated\" > now() - interval '30 days' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        total = direct(
+            "SELECT count(*) FROM Conferences WHERE DateCreated > datetime('now', '-30 days')"
+        )
+        assert sum(n for _, n in rows) == total[0][0]
+        assert all(isinstance(day, dt.datetime) and day.hour == 0 for day, _ in rows)
+        hours = conn.execute(
+            'SELECT extract(hour from "DateCreated")::int FROM "Conferences" LIMIT 1'
+        ).fetchone()
+        assert 0 <= hours[0] < 24

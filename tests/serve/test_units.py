@@ -108,3 +108,10 @@ def test_wire_framing() -> None:
         + struct.pack("!h", 0)
     )
     assert (bind.statement, bind.values, bind.param_format(0)) == ("s1", (b"\x01",), 1)
+
+
+def test_native_types_values_encode_too() -> None:
+    aware = dt.datetime(2026, 1, 2, 4, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert pgtypes.encode_text(pgtypes.TIMESTAMP, aware) == b"2026-01-02 03:04:05"
+    assert pgtypes.encode_text(pgtypes.BOOL, True) == b"t"
+    assert pgtypes.oid_for_value(aware) == pgtypes.TIMESTAMP
