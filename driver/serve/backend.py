@@ -320,14 +320,10 @@ class Portal:
             rows, self.tag, self.status_changes, warning = backend.session_command(p)
             if warning:
                 self.notices.append(warning)
-            if p.returns_rows:
-                width = len(rows[0]) if rows else 1
-                names = [p.session.argument if p.session else "setting"][:1] + [
-                    "setting",
-                    "description",
-                ][: width - 1]
-                if p.session and p.session.argument == "all":
-                    names = ["name", "setting", "description"]
+            if p.returns_rows:  # SHOW name: one column named after the setting; SHOW ALL: three
+                argument = p.session.argument if p.session else "setting"
+                names = ["name", "setting", "description"] if argument == "all" else [argument]
+                width = len(names)
                 self._set_fields(names, [pgtypes.TEXT] * width)
                 self._pending = [tuple(r) for r in rows]
             else:

@@ -163,6 +163,7 @@ class Client:
         if self.process_id:
             self.policy.unregister(self)
         if self.backend is not None:
+            log.info("%s: disconnected", self.address)
             try:
                 self.backend.close()
             except errors.Error:
@@ -263,6 +264,7 @@ class Client:
             )
         except errors.Error as exc:
             raise Fatal("08006", f"cannot open the confsql connection: {exc}") from None
+        log.info("%s: connected as %r", self.address, user)
         for name, value in self.backend.settings.reported().items():
             self.send(wire.parameter_status(name, value))
         self.process_id, self.secret = self.policy.register(self)
