@@ -147,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..events.cli import main as listen
 
         return listen(words[1:])
+    if words[:1] == ["serve"]:  # `confsql serve ...`: the Postgres wire-protocol server
+        from ..serve import main as serve
+
+        return serve(words[1:])
     parser = build_parser()
     args = parser.parse_intermixed_args(argv)
     scrub = Scrubber(_secrets(args))
