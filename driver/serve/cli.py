@@ -35,7 +35,8 @@ from typing import Any
 import driver
 
 from ..errors import Error as DriverError
-from ..properties import PROPERTIES
+from ..options import add_connection_options, connection_properties
+from ..settings import resolve
 from .backend import Account
 from .client import Login
 from .scram import Verifier, make_verifier, parse_verifier, verifier_from_password
@@ -60,10 +61,6 @@ With one account, clients log in with any user name and the password in
 
 class UsageError(Exception):
     """A setting that prevents the server from starting (exit status 2)."""
-
-
-def _option(name: str) -> str:
-    return "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,18 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log connections and failures")
     conn = parser.add_argument_group("connection (one account; ignored with --config)")
-    which = conn.add_mutually_exclusive_group()
-    which.add_argument("--dsn", help="connection string: Key=Value pairs separated by ';'")
-    which.add_argument(
-        "--sandbox", action="store_true", help="use the built-in emulator (Provider=Sandbox)"
-    )
-    for prop in PROPERTIES:
-        conn.add_argument(
-            _option(prop.name),
-            dest=prop.name,
-            metavar=prop.name.upper(),
-            help=prop.description.replace("%", "%%"),
-        )
+    add_connection_options(conn)
     return parser
 
 
@@ -147,16 +133,13 @@ def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 
 def _single_props(args: argparse.Namespace) -> dict[str, Any]:
-    props = {p.name: getattr(args, p.name) for p in PROPERTIES if getattr(args, p.name)}
-    if args.sandbox:
-        props["Provider"] = "Sandbox"
-    return props
+    return connection_properties(args)
 
 
 def _is_sandbox(dsn: str, props: dict[str, Any]) -> bool:
-    if str(props.get("Provider", "")).lower() == "sandbox":
-        return True
-    return bool(re.search(r"(?:^|;)\s*provider\s*=\s*\{?sandbox\}?\s*(?:;|$)", dsn, re.I))
+    """Whether these connection options name a provider's sandbox (resolved, not guessed)."""
+    _, settings = resolve(dsn, props)
+    return bool(settings["Sandbox"])
 
 
 def _check_account(label: str, account: Account) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from .. import __version__
 from .. import connect as driver_connect
-from ..dsn import normalise
 from ..errors import Error as DriverError
-from ..settings import all_properties, secret_env_vars, secret_names
+from ..options import add_connection_options, connection_properties, given_secrets
+from ..settings import secret_env_vars
 from ._app import ConfShell, Stop, sigint_for_main_thread
 from ._output import MODES, SQLITE_MODES, resolve_mode
 from ._secrets import Scrubber, dsn_secrets
@@ -36,14 +35,6 @@ exit status: 0 ok, 1 a statement failed, 2 usage or connection error.
 """
 
 
-_SECRET_NOTE = "; prefer the environment variable: other users can see command lines"
-
-
-def _option(name: str) -> str:
-    """``AccountSid`` -> ``--account-sid``."""
-    return "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 def _mode(name: str) -> str:
     """A --mode value: sqlite3's names become the closest confsql mode."""
     return resolve_mode(name) or name
@@ -63,32 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SQL",
         help="statements or dot-commands to run, then exit (each argument may hold several)",
     )
-    conn = parser.add_argument_group("connection")
-    which = conn.add_mutually_exclusive_group()
-    which.add_argument("--dsn", help="connection string: Key=Value pairs separated by ';'")
-    which.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="use the provider's built-in emulator (demo data, no account; Twilio unless "
-        "--provider says otherwise)",
-    )
-    for prop in all_properties().values():
-        if prop.name == "Sandbox":
-            continue  # --sandbox above
-        extra = []
-        if prop.env:
-            extra.append(f"env {prop.env}")
-        if prop.default is not None:
-            extra.append(f"default {prop.default}")
-        detail = f" ({', '.join(extra)})" if extra else ""
-        conn.add_argument(
-            _option(prop.name),
-            dest=prop.name,
-            metavar=_option(prop.name)[2:].replace("-", "_").upper(),
-            help=prop.description.replace("%", "%%")
-            + detail
-            + _SECRET_NOTE * (normalise(prop.name) in secret_names()),
-        )
+    add_connection_options(parser.add_argument_group("connection"))
     out = parser.add_argument_group("input and output")
     out.add_argument("-f", "--file", help="run the statements in FILE ('-' for stdin)")
     out.add_argument(
@@ -117,12 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _secrets(args: argparse.Namespace) -> set[str]:
-    secret = secret_names()
-    found = {
-        getattr(args, p.name)
-        for p in all_properties().values()
-        if normalise(p.name) in secret and getattr(args, p.name, None)
-    }
+    found = given_secrets(args)
     found |= {os.environ[name] for name in secret_env_vars() if name in os.environ}
     if args.dsn:
         found |= dsn_secrets(args.dsn)
@@ -130,14 +91,7 @@ def _secrets(args: argparse.Namespace) -> set[str]:
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    props = {
-        p.name: getattr(args, p.name)
-        for p in all_properties().values()
-        if p.name != "Sandbox" and getattr(args, p.name)
-    }
-    if args.sandbox:
-        props["Sandbox"] = True
-    return driver_connect(args.dsn or "", **props)
+    return driver_connect(args.dsn or "", **connection_properties(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
