@@ -51,10 +51,15 @@ class OutcomeUnknown(OperationalError):
 class _Retryable(Exception):
     """Internal: the request was provably not processed and may be sent again."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, maybe_processed: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        # Sent with an idempotency key and unanswered: safe to repeat, but if every
+        # attempt goes unanswered, whether it was carried out is unknown.
+        self.maybe_processed = maybe_processed
 
 
 @dataclass
@@ -177,8 +182,13 @@ class ApiClient:
         params: Sequence[tuple[str, str]] | None = None,
         body: Sequence[tuple[str, Any]] | None = None,
         what: str = "",
+        idempotent: bool = False,
     ) -> httpx.Response:
         """Send one request with the retry policy; return a 2xx response or raise.
+
+        ``idempotent`` marks a write that carries a provider idempotency key
+        (Telnyx's ``command_id``): sending it again cannot act twice, so an
+        unknown outcome (timeout, dropped connection, 5xx) is retried too.
 
         ``url`` is a path relative to the base URL (already percent-encoded) or
         an absolute URL on the same host.  ``what`` names the operation for
@@ -199,7 +209,7 @@ class ApiClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, target, body, mutating, what)
+                    return await self._send_once(method, target, body, mutating, what, idempotent)
         except _Retryable as exc:
             throttled = exc.retry_after is not None or "429" in exc.reason
             advice = (
@@ -212,10 +222,15 @@ class ApiClient:
                 if self.retry_budget <= 0
                 else f"still failing after retrying for up to {self.retry_budget:g} s (RetryBudget)"
             )
+            if exc.maybe_processed:
+                raise OutcomeUnknown(
+                    f"{what}: {exc.reason}; {tried} with the same idempotency key, which the "
+                    "provider would ignore had it already acted. It may or may not have been "
+                    "carried out; running it again with the same key is safe."
+                ) from None
             raise OperationalError(
                 f"{what}: {exc.reason}; {tried}. {advice}",
                 status=429 if throttled else None,
-                code=20429 if throttled else None,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -266,6 +281,7 @@ class ApiClient:
         body: Sequence[tuple[str, Any]] | None,
         mutating: bool,
         what: str,
+        idempotent: bool = False,
     ) -> httpx.Response:
         content = self.wire.encode_body(body) if body is not None else {}
         try:
@@ -290,11 +306,15 @@ class ApiClient:
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout):
                 raise _Retryable(f"timed out connecting to {self.base_url}") from exc
-            raise _unknown_outcome(what, mutating, f"timed out after {self.timeout:g} s") from exc
+            reason = f"timed out after {self.timeout:g} s"
+            if idempotent:  # the provider ignores a repeat of the same key
+                raise _Retryable(reason, maybe_processed=True) from exc
+            raise _unknown_outcome(what, mutating, reason) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise _unknown_outcome(
-                what, mutating, f"the connection was dropped ({_reason(exc)})"
-            ) from exc
+            reason = f"the connection was dropped ({_reason(exc)})"
+            if idempotent:
+                raise _Retryable(reason, maybe_processed=True) from exc
+            raise _unknown_outcome(what, mutating, reason) from exc
         except httpx.HTTPError as exc:
             raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
         # httpx keeps a response and its body stream in a reference cycle, so the body
@@ -304,6 +324,8 @@ class ApiClient:
             raise _Retryable(
                 "the provider answered 429 Too Many Requests", self.wire.retry_after(response)
             )
+        if response.status_code >= 500 and idempotent:
+            raise _Retryable(f"the provider answered {response.status_code}", maybe_processed=True)
         if response.status_code >= 400:
             raise self.wire.error(response, what, mutating, OutcomeUnknown)
         return response
@@ -357,6 +379,7 @@ class ApiClient:
         body: Sequence[tuple[str, Any]] | None = None,
         what: str = "",
         expect: int = 200,
+        idempotent: bool = False,
     ) -> dict[str, Any] | None:
         """Send a request and decode its JSON object body (``None`` when ``expect`` is 204).
 
@@ -378,7 +401,9 @@ class ApiClient:
                 return hit[1]  # type: ignore[no-any-return]  # never mutated
         if not is_get:
             self._cache.clear()
-        response = await self.request(method, url, params=params, body=body, what=what)
+        response = await self.request(
+            method, url, params=params, body=body, what=what, idempotent=idempotent
+        )
         status = response.status_code
         mutating = not is_get
         if expect == 204 and status == 204:

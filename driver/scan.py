@@ -86,7 +86,9 @@ def bind_plan(table: Table, mapping: TableMapping, plan: Plan, args: Sequence[An
             eq[p.column] = converted
             name = mapping.filters.get(f"{p.column} =")
             if name:
-                params[name] = [str(api_param(col.type, v)) for v in converted]
+                params[name] = [
+                    mapping.to_api(col.name, str(api_param(col.type, v))) for v in converted
+                ]
         else:
             if p.op == "IN":
                 continue  # a set of timestamps: SQLite rechecks, push nothing
@@ -154,6 +156,10 @@ class RowMaker:
                 continue
             v = names[field]
             env[f"d{i}"] = decoder(col.type, read_datetime)
+            if col.name in mapping.values:  # the provider's spelling -> the SQL vocabulary
+                env[f"m{i}"] = dict(mapping.values[col.name]).get
+                parts.append(f"(m{i}({v}, {v}) if {v}.__class__ is str else d{i}({v}))")
+                continue
             if col.type == "TEXT":  # equal strings in one page become one object
                 caches.append(f"    s{i} = {{}}.setdefault\n")
                 parts.append(
@@ -431,7 +437,8 @@ class Scanner:
         col = table.column(name)
         if col is None or name not in bound.eq:
             return [""]  # filled by the fan-out parent
-        return [str(api_param(col.type, v)) for v in bound.eq[name]]
+        mapping = self.mapping(table.name)
+        return [mapping.to_api(name, str(api_param(col.type, v))) for v in bound.eq[name]]
 
     async def _fetches(
         self, table: Table, mapping: TableMapping, bound: Bound, make: MakeRows

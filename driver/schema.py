@@ -127,6 +127,15 @@ class TableMapping:
     delete: str | None = None
     fetch_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fanout: Mapping[str, Any] | None = None
+    # column -> {provider's value: SQL value}, e.g. Telnyx's in_progress -> in-progress.
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def to_api(self, column: str, value: str) -> str:
+        """A SQL value as the provider writes it (the inverse of ``values``)."""
+        for api, sql in self.values.get(column, {}).items():
+            if sql == value:
+                return api
+        return value
 
 
 @dataclass(frozen=True)
@@ -350,6 +359,7 @@ def _provider(path: Path) -> ProviderMapping:
             delete=t.get("delete"),
             fetch_by={k: tuple(v) for k, v in t.get("fetch_by", {}).items()},
             fanout=t.get("fanout"),
+            values={col: dict(m) for col, m in t.get("values", {}).items()},
         )
         for name, t in raw.get("tables", {}).items()
     }
