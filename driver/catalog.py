@@ -33,6 +33,7 @@ SYS_VIEWS: dict[str, tuple[str, ...]] = {
         "Direction",
         "AllowedValues",
         "Description",
+        "Providers",
     ),
 }
 
@@ -73,12 +74,22 @@ def rows(
                     "IN",
                     describe_allowed(i, formats),
                     i.description,
+                    ", ".join(takers(catalog, p.name, i.name)),
                 )
                 for i in p.inputs
             ]
-            + [(p.name, r.name, r.type, 0, "OUT", None, r.description) for r in p.results]
+            + [(p.name, r.name, r.type, 0, "OUT", None, r.description, None) for r in p.results]
         ],
     }
+
+
+def takers(catalog: Catalog, procedure: str, name: str) -> list[str]:
+    """The providers that take input ``name`` of ``procedure`` (by their mapping names)."""
+    return [
+        m.name
+        for m in catalog.providers.values()
+        if procedure in m.procedures and m.procedures[procedure].takes(name)
+    ]
 
 
 def _literal(value: Any) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import schema
+from .catalog import takers
 from .properties import COMMON, Property, describe
 from .providers import provider_classes
 from .validation import describe_allowed
@@ -92,12 +93,12 @@ def reference(catalog: schema.Catalog | None = None) -> str:
     for proc in cat.procedures.values():
         out += [f"### Procedure `{proc.name}`", "", _cell(proc.description), ""]
         out += [
-            "| input | type | required | allowed | description |",
-            "| --- | --- | --- | --- | --- |",
+            "| input | type | required | allowed | providers | description |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         out += [
             f"| `{i.name}` | {i.type} | {_yes(i.required)} | {_cell(describe_allowed(i))} "
-            f"| {_cell(i.description)} |"
+            f"| {', '.join(takers(cat, proc.name, i.name))} | {_cell(i.description)} |"
             for i in proc.inputs
         ]
         results = ", ".join(f"`{r.name}`" for r in proc.results)

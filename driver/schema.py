@@ -87,6 +87,7 @@ class Input:
     list: bool = False
     format: str | None = None
     requires: str | None = None  # when true (BOOLEAN) or given, this input needs that one
+    excludes: str | None = None  # this input and that one may not both be given
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,7 @@ def _procedure(path: Path, tables: Mapping[str, Table]) -> Procedure:
             list=bool(i.get("list", False)),
             format=i.get("format"),
             requires=i.get("requires"),
+            excludes=i.get("excludes"),
         )
         for i in raw.get("inputs", ())
     )

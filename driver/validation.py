@@ -21,6 +21,8 @@ Two entry points:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import re
 from collections.abc import Callable, Mapping
@@ -102,10 +104,20 @@ def _is_url(text: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return text != ""
+
+
 def _format(fmt: str, formats: Formats | None = None) -> Format:
     """The check and the human description of a declared ``format``."""
     if fmt == "url":
         return _is_url, "an http:// or https:// URL ('' for none)"
+    if fmt == "base64":
+        return _is_base64, "Base64 text (e.g. eyJvcmRlciI6IDQyfQ==)"
     if formats is not None and fmt in formats:
         return formats[fmt]
     if fmt in _GENERIC:
@@ -422,9 +434,20 @@ def _check_requires(
         other = proc.input(needed)
         if other is None:
             raise InternalError(f"{proc.name} input {inp.name} requires unknown input {needed!r}")
+        shown = "true" if inp.type == "BOOLEAN" else _show(values[inp.name])
         if other.name not in values:
-            shown = "true" if inp.type == "BOOLEAN" else _show(values[inp.name])
             raise DataError(
                 f"{proc.name} input {inp.name!r} is {shown}, which requires {other.name} "
                 f"as well; allowed for {other.name}: {describe_allowed(other, formats)}"
+            )
+        if other.type == "BOOLEAN" and values[other.name] is not True:
+            raise DataError(
+                f"{proc.name} input {inp.name!r} is {shown}, which takes effect only with "
+                f"{other.name} = 1"
+            )
+    for inp in proc.inputs:
+        excluded = getattr(inp, "excludes", None)
+        if excluded and inp.name in values and excluded in values:
+            raise DataError(
+                f"{proc.name}: {inp.name} and {excluded} cannot be given together; give one"
             )

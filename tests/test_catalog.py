@@ -40,7 +40,7 @@ def query(conn: driver.Connection, sql: str, params: Any = None) -> list[dict[st
         (
             "sys_procedureparameters",
             ["ProcedureName", "ParameterName", "DataType", "IsRequired", "Direction",
-             "AllowedValues", "Description"],
+             "AllowedValues", "Description", "Providers"],
         ),
     ],
 )  # fmt: skip
@@ -168,6 +168,7 @@ def test_sys_procedureparameters(conn: driver.Connection) -> None:
             assert row["IsRequired"] == int(inp.required)
             assert row["AllowedValues"] == describe_allowed(inp, conn.provider.formats)
             assert row["Description"] == inp.description
+            assert "Twilio" in row["Providers"].split(", ")
             for value in inp.values:
                 assert value in row["AllowedValues"]
             if inp.min is not None:

@@ -29,7 +29,7 @@ import apsw.shell
 from .. import __version__
 from .. import connect as driver_connect
 from .. import loop as driver_loop
-from ..catalog import SYS_VIEWS
+from ..catalog import SYS_VIEWS, takers
 from ..dbapi import Connection
 from ..errors import Error as DriverError
 from ..schema import Procedure, Table
@@ -555,14 +555,16 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
 
     def _describe_procedure(self, proc: Procedure) -> None:
         self._title(f"{proc.name}: {proc.description}\n\nInputs:")
+        formats = self.conn.provider.formats
         self.emit(
-            ["Input", "Type", "Required", "Allowed", "Description"],
+            ["Input", "Type", "Required", "Allowed", "Providers", "Description"],
             [
                 (
                     i.name,
                     i.type,
                     "yes" if i.required else "no",
-                    describe_allowed(i),
+                    describe_allowed(i, formats),
+                    ", ".join(takers(self.conn.catalog, proc.name, i.name)),
                     i.description,
                 )
                 for i in proc.inputs
