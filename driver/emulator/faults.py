@@ -128,13 +128,22 @@ class FaultPlan:
     def take(self, method: str, paths: tuple[str, ...], query: str = "") -> Fault | None:
         """Consume one firing of the first pending fault matching the request."""
         with self._lock:
-            for fault in self._faults:
+            for index, fault in enumerate(self._faults):
                 if fault.matches(method, paths, query):
                     fault.count -= 1
                     if fault.count == 0:
-                        self._faults.remove(fault)
+                        del self._faults[index]
                     return replace(fault, count=1)
         return None
+
+    def discard(self, fault: Fault) -> int:
+        """Withdraw ``fault`` (as returned by :meth:`add`); how many firings it had left."""
+        with self._lock:
+            for index, queued in enumerate(self._faults):
+                if queued is fault:
+                    del self._faults[index]
+                    return fault.count
+        return 0
 
     @property
     def pending(self) -> list[Fault]:

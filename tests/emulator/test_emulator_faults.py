@@ -205,3 +205,17 @@ def test_query_contains_narrows_a_fault(client: httpx.Client, emu: Emulator) -> 
     assert client.get(LIST, params={"Status": "init"}).status_code == 200
     assert client.get(LIST, params={"Status": "completed"}).status_code == 500
     assert len(emu.faults) == 0
+
+
+def test_discard_withdraws_one_fault_and_says_how_many_firings_were_left(
+    client: httpx.Client, emu: Emulator
+) -> None:
+    first = emu.faults.add("500", count=3)
+    twin = emu.faults.add("500", count=3)  # equal but a different fault
+    assert client.get(LIST).status_code == 500
+    assert emu.faults.discard(twin) == 3
+    assert emu.faults.pending == [first] and first.count == 2
+    assert emu.faults.discard(twin) == 0
+    assert client.get(LIST).status_code == 500 and first.count == 1
+    assert client.get(LIST).status_code == 500 and first.count == 0
+    assert emu.faults.discard(first) == 0 and client.get(LIST).status_code == 200
