@@ -15,6 +15,7 @@ DEFECTS = (
     "fault_free_failures",
     "bad_hints",
     "hangs",
+    "leaks",
 )
 KEEP_REPRODUCERS = 40  # the first ones in full; the rest are only counted
 
@@ -67,9 +68,18 @@ class Summary:
             "  defects: " + ", ".join(f"{k} {self.defects.get(k, 0)}" for k in DEFECTS),
         ]
         if self.reproducers:
-            lines.append(f"  first {len(self.reproducers)} defects (rerun with SOAK_SEED={self.seed}):")
+            lines.append(
+                f"  first {len(self.reproducers)} defects (rerun with SOAK_SEED={self.seed}):"
+            )
             lines.extend(f"    {r}" for r in self.reproducers)
         return "\n".join(lines)
+
+
+def judged(exc: BaseException) -> bool:
+    """Whether a soak should judge ``exc`` (False: Ctrl-C, exit, or pytest's own timeout)."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return False
+    return not type(exc).__module__.startswith(("_pytest", "pytest"))
 
 
 def _pairs(counter: Counter[str]) -> str:

@@ -35,7 +35,7 @@ from driver.emulator.faults import RequestRecord
 
 from .config import SoakConfig
 from .faults import HANG, RETRY_BUDGET, TIMEOUT, WRITE_MENU, FaultChoice, fired
-from .summary import Summary
+from .summary import Summary, judged
 
 ADD = "EXEC AddParticipants ConferenceSid = ?, From = ?, To = ?, Label = ?"
 MODIFY = "EXEC ModifyParticipants ConferenceSid = ?, CallSid = ?, {field} = ?"
@@ -180,10 +180,16 @@ class _Worker:
         started = time.monotonic()
         exc: BaseException | None = None
         rows: list[tuple[Any, ...]] = []
+        watchdog = threading.Timer(SLOW, self.conn.interrupt)  # report a hang, don't wait it out
+        watchdog.start()
         try:
             rows = self.conn.cursor().execute(op.sql, op.params).fetchall()
         except BaseException as caught:  # every kind is judged below
+            if not judged(caught):
+                raise
             exc = caught
+        finally:
+            watchdog.cancel()
         elapsed = time.monotonic() - started
         hit = fired(injected, self.emu, op.fault.count) if injected and op.fault else 0
         if op.fault is not None and hit:
@@ -197,9 +203,7 @@ class _Worker:
         if elapsed > SLOW:
             self.summary.defect("hangs", f"{where}: took {elapsed:.1f} s")
         if outcome == "unexpected":
-            self.summary.defect(
-                "unexpected_errors", f"{where}: {_exc_text(exc)}\n{_trace(exc)}"
-            )
+            self.summary.defect("unexpected_errors", f"{where}: {_exc_text(exc)}\n{_trace(exc)}")
         elif exc is not None and not hit:
             self.summary.defect("fault_free_failures", f"{where}: {_exc_text(exc)}")
         self._check_sends(op, mark, where)
@@ -309,16 +313,15 @@ class _Worker:
         try:
             got = self.conn.cursor().execute(query).fetchall()
         except BaseException as failed:
-            self.summary.defect("bad_hints", f"{where}: check query {query!r} failed: {_exc_text(failed)}")
+            self.summary.defect(
+                "bad_hints", f"{where}: check query {query!r} failed: {_exc_text(failed)}"
+            )
             return
-        live = [
-            p
-            for p in self._labelled(self.conference, op.label)
-            if p["status"] in LIVE
-        ]
+        live = [p for p in self._labelled(self.conference, op.label) if p["status"] in LIVE]
         if op.kind in ("add", "remove") and len(got) != len(live):
             self.summary.defect(
-                "bad_hints", f"{where}: check query {query!r} found {len(got)} rows, state has {len(live)}"
+                "bad_hints",
+                f"{where}: check query {query!r} found {len(got)} rows, state has {len(live)}",
             )
 
     def sweep(self) -> None:
@@ -328,7 +331,9 @@ class _Worker:
                 continue
             found = self._labelled(verdict.conference, verdict.label)
             if len(found) > 1:
-                self.summary.defect("duplicates", f"(final) {verdict.describe}: {len(found)} participants")
+                self.summary.defect(
+                    "duplicates", f"(final) {verdict.describe}: {len(found)} participants"
+                )
             if verdict.outcome == "success" and not found:
                 self.summary.defect("lost_writes", f"(final) {verdict.describe}: not in state")
             if verdict.outcome == "failure" and found:
@@ -355,8 +360,10 @@ def run(emu: Emulator, base_url: str, config: SoakConfig) -> Summary:
                 seed = f"{config.seed}-w{worker.index}-{number}"
                 worker.run_one(random.Random(seed), number, seed)
                 number += 1
-        except BaseException as exc:  # a crash of the soak itself is reported, not hidden
-            worker.summary.defect("unexpected_errors", f"worker {worker.index} crashed: {_trace(exc)}")
+        except Exception as exc:  # a crash of the soak itself is reported, not hidden
+            worker.summary.defect(
+                "unexpected_errors", f"worker {worker.index} crashed: {_trace(exc)}"
+            )
         finally:
             if worker.conn is not None:
                 try:
