@@ -2,7 +2,7 @@
 
 ``SOAK_SEED``     base seed (default 14); every statement derives its own from it.
 ``SOAK_EXECS``    EXECs in the write soak (default 240, over all threads).
-``SOAK_READS``    statements in the read soak (default 120; the sequential setting runs half).
+``SOAK_READS``    statements in the read soak (default 100; the sequential setting runs half).
 ``SOAK_THREADS``  write-soak threads, one connection each (default 2).
 ``SOAK_DURATION`` seconds per soak; when set, a soak runs until then instead of
                   stopping at its count.
@@ -22,7 +22,7 @@ class SoakConfig:
 
     seed: int = DEFAULT_SEED
     execs: int = 240
-    reads: int = 120
+    reads: int = 100
     threads: int = 2
     duration: float | None = None  # seconds; overrides the counts when given
 
@@ -38,7 +38,7 @@ def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> SoakCo
     return SoakConfig(
         seed=int(env.get("SOAK_SEED", DEFAULT_SEED)),
         execs=int(env.get("SOAK_EXECS", 240)),
-        reads=int(env.get("SOAK_READS", 120)),
+        reads=int(env.get("SOAK_READS", 100)),
         threads=int(env.get("SOAK_THREADS", 2)),
         duration=float(duration) if duration else None,
     )

@@ -17,7 +17,7 @@ DEFECTS = (
     "hangs",
     "leaks",
 )
-KEEP_REPRODUCERS = 40  # the first ones in full; the rest are only counted
+KEEP_PER_KIND = 4  # reproducers kept per defect kind; the rest are only counted
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Summary:
         """Count one defect of ``kind`` and keep how to reproduce it."""
         assert kind in DEFECTS, kind
         self.defects[kind] += 1
-        if len(self.reproducers) < KEEP_REPRODUCERS:
+        if self.defects[kind] <= KEEP_PER_KIND:
             self.reproducers.append(f"[{kind}] {reproducer}")
 
     def merge(self, other: Summary) -> None:
@@ -48,9 +48,11 @@ class Summary:
         self.faults.update(other.faults)
         self.outcomes.update(other.outcomes)
         self.errors.update(other.errors)
+        for reproducer in other.reproducers:
+            kind = reproducer[1 : reproducer.index("]")]
+            if sum(r.startswith(f"[{kind}]") for r in self.reproducers) < KEEP_PER_KIND:
+                self.reproducers.append(reproducer)
         self.defects.update(other.defects)
-        room = KEEP_REPRODUCERS - len(self.reproducers)
-        self.reproducers.extend(other.reproducers[: max(room, 0)])
 
     @property
     def total_defects(self) -> int:

@@ -23,5 +23,4 @@ def test_read_soak(
     settings = config.from_env()
     settings = dataclasses.replace(settings, reads=max(1, round(settings.reads * share)))
     summary = reads.run(emu, server.base_url, settings, latency, **props)
-    print(summary.render())
     assert summary.total_defects == 0, summary.render()

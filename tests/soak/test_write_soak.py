@@ -9,5 +9,4 @@ from . import config, writes
 
 def test_write_soak(server: EmulatorServer, emu: Emulator) -> None:
     summary = writes.run(emu, server.base_url, config.from_env())
-    print(summary.render())
     assert summary.total_defects == 0, summary.render()
