@@ -1,9 +1,10 @@
 """The long soak: ``python -m tests.soak --duration 600 --threads 4`` (or ``make soak``).
 
 Serves an emulator on 127.0.0.1, then runs the write soak (``--threads``
-connections) for 60 % of ``--duration``, and the read soak on one shared
-connection for the rest: 30 % with default properties, 10 % with
-MaxConcurrency=1.  Prints each summary and a total; exits 1 if any defect was
+connections) for 40 % of ``--duration``, and the read soak on one shared
+connection for the rest: 50 % with default properties, 10 % with
+MaxConcurrency=1.  On a 2-core machine ``--duration 1200 --threads 4`` gives
+about 12,000 EXECs and 2,500 reads.  Prints each summary and a total; exits 1 if any defect was
 found.  Without ``--duration`` it runs the bounded CI sizes (see
 :mod:`tests.soak.config`).
 """
@@ -18,7 +19,7 @@ from driver.emulator import Emulator, EmulatorServer
 from . import config, reads, writes
 from .summary import DEFECTS, Summary
 
-SHARES = {"write": 0.6, "read": 0.3, "read sequential": 0.1}
+SHARES = {"write": 0.4, "read": 0.5, "read sequential": 0.1}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,6 +81,7 @@ class Op:
     method: str
     fault: FaultChoice | None = None
     target: str = "write"  # which request the fault aims at: the write, or the name lookup
+    path: str = ""  # a piece of the write's path that no other thread's request has
     field: str = ""
     before: bool | None = None  # modify: the field's value before
     value: bool | None = None  # modify: the value asked for
@@ -158,6 +159,9 @@ class _Worker:
         else:
             label = rng.choice(self.live)
             op = Op("remove", REMOVE, (room, label), room, label, "DELETE")
+        # An add is sent to the room as named; an update or removal of a room given by name
+        # is sent to its SID once the name is looked up.
+        op.path = room if kind == "add" else f"{self.conference}/Participants/{label}.json"
         if rng.random() >= FAULT_FREE_SHARE:
             op.fault = rng.choice(WRITE_MENU)
             # By name, an update or removal may first look the conference up: aim there too.
@@ -173,7 +177,7 @@ class _Worker:
         mark = len(self.emu.requests)
         injected = None
         if op.fault is not None and op.target == "write":
-            injected = op.fault.inject(self.emu, rng, method=op.method, path_contains=op.room)
+            injected = op.fault.inject(self.emu, rng, method=op.method, path_contains=op.path)
         elif op.fault is not None:
             query = f"FriendlyName={op.room}"
             injected = op.fault.inject(self.emu, rng, method="GET", query_contains=query)
