@@ -45,8 +45,9 @@ class Fault:
 
     ``kind`` is one of :data:`FAULT_KINDS` (see the module docstring).
     ``path_contains``, ``query_contains`` and ``method`` narrow which requests
-    it fires on.  ``retry_after`` is the 429's header value or the hang's
-    length; ``status`` picks the answer of ``redirect`` and ``empty-2xx``.
+    it fires on, and the first ``skip`` of those pass untouched.
+    ``retry_after`` is the 429's header value or the hang's length;
+    ``status`` picks the answer of ``redirect`` and ``empty-2xx``.
     ``after_processing`` applies the request to state first, so the client
     cannot know whether it took effect.
     """
@@ -59,6 +60,7 @@ class Fault:
     after_processing: bool = False
     status: int | None = None
     query_contains: str | None = None
+    skip: int = 0
 
     def matches(self, method: str, paths: tuple[str, ...], query: str = "") -> bool:
         """Whether a request with this method, (raw or decoded) path and query is targeted."""
@@ -96,6 +98,7 @@ class FaultPlan:
         after_processing: bool = False,
         status: int | None = None,
         query_contains: str | None = None,
+        skip: int = 0,
     ) -> Fault:
         """Queue a fault; see :class:`Fault` for the arguments."""
         if kind not in FAULT_KINDS:
@@ -104,6 +107,8 @@ class FaultPlan:
             )
         if count < 1:
             raise ValueError("count must be at least 1")
+        if skip < 0:
+            raise ValueError("skip must not be negative")
         if status is not None and status not in ALLOWED_STATUS.get(kind, ()):
             allowed = ALLOWED_STATUS.get(kind)
             raise ValueError(
@@ -120,6 +125,7 @@ class FaultPlan:
             after_processing,
             status,
             query_contains,
+            skip,
         )
         with self._lock:
             self._faults.append(fault)
@@ -130,6 +136,9 @@ class FaultPlan:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.matches(method, paths, query):
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     fault.count -= 1
                     if fault.count == 0:
                         del self._faults[index]

@@ -219,3 +219,12 @@ def test_discard_withdraws_one_fault_and_says_how_many_firings_were_left(
     assert client.get(LIST).status_code == 500 and first.count == 1
     assert client.get(LIST).status_code == 500 and first.count == 0
     assert emu.faults.discard(first) == 0 and client.get(LIST).status_code == 200
+
+
+def test_skip_lets_the_first_matching_requests_through(client: httpx.Client, emu: Emulator) -> None:
+    emu.faults.add("500", method="POST", skip=2)
+    statuses = [client.post(CREATE, data=PERSON).status_code for _ in range(4)]
+    assert statuses == [201, 201, 500, 201]
+    assert client.get(LIST).status_code == 200
+    with pytest.raises(ValueError, match="skip"):
+        emu.faults.add("500", skip=-1)

@@ -33,8 +33,9 @@ class FaultChoice:
         method: str | None = None,
         path_contains: str | None = None,
         query_contains: str | None = None,
+        skip: int = 0,
     ) -> Fault:
-        """Queue this fault for the requests the arguments select."""
+        """Queue this fault for the requests the arguments select (after ``skip`` of them)."""
         statuses = self.statuses
         if self.kind == "empty-2xx" and method == "DELETE":
             statuses = tuple(s for s in statuses if s != 204)  # 204 is DELETE's real answer
@@ -47,6 +48,7 @@ class FaultChoice:
             retry_after=HANG if self.kind == "timeout-hang" else self.retry_after,
             after_processing=self.after,
             status=rng.choice(statuses) if statuses else None,
+            skip=skip,
         )
 
     @property

@@ -42,6 +42,7 @@ NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 NAMES = ["Sales", "Support", "a/../Calls", "x y", "O'Brien", "Ünïcode?#%", "line\nbreak", "50% off"]
 LIVE_ROOMS, PEOPLE, STARTING_ROOMS, DONE_ROOMS = 80, 3, 10, 1100
 FAULT_FREE_SHARE = 0.4
+INTERRUPT_SHARE = 0.08
 SLOW = 15.0  # seconds: a statement taking longer is a hang
 POISONED = 5  # consecutive fault-free failures: the connection is broken, stop
 
@@ -116,8 +117,9 @@ class Query:
     params: list[Any]
     ordered: bool
     limited: bool
-    read: str  # all / close (half-read, then closed) / drop (half-read, then dropped)
+    read: str  # all, or half-read then: close / drop / again (the cursor runs it anew)
     take: int  # rows read before closing or dropping
+    kind: str = ""  # conferences / participants / join / subquery / count
 
 
 def make_query(rng: random.Random, data: dict[str, Any]) -> Query:
@@ -164,7 +166,7 @@ def make_query(rng: random.Random, data: dict[str, Any]) -> Query:
     sql = select + (" WHERE " + " AND ".join(terms) if terms else "")
     if kind == "count":
         sql += " GROUP BY 1 ORDER BY 1"
-        return Query(sql, params, True, False, "all", 0)
+        return Query(sql, params, True, False, "all", 0, kind)
     ordered = rng.random() < 0.4
     if ordered:
         sql += f" ORDER BY {rng.choice(order)} {rng.choice(['ASC', 'DESC'])}, {order[0]}"
@@ -173,14 +175,14 @@ def make_query(rng: random.Random, data: dict[str, Any]) -> Query:
         sql += f" LIMIT {rng.choice([0, 1, 2, 3, 3, 3, 5, 12, 40])}"
         if rng.random() < 0.3:
             sql += f" OFFSET {rng.randint(0, 5)}"
-    read = rng.choices(["all", "close", "drop"], [5, 3, 2])[0]
-    return Query(sql, params, ordered, limited, read, rng.randint(0, 3))
+    read = rng.choices(["all", "close", "drop", "again"], [5, 3, 2, 1])[0]
+    return Query(sql, params, ordered, limited, read, rng.randint(0, 3), kind)
 
 
 def _wrong(query: Query, got: list[tuple[Any, ...]], db: sqlite3.Connection) -> str | None:
     """Why ``got`` is not a right answer to ``query`` (``None`` when it is)."""
     want = oracle.answer(db, query.sql, query.params)
-    if query.read != "all":  # a half-read answer is a prefix (ordered) or a sub-multiset
+    if query.read not in ("all", "again"):  # half-read: a prefix (ordered) or a sub-multiset
         want_prefix = want[: len(got)]
         if query.ordered:
             return None if got == want_prefix else f"read {got!r}, expected {want_prefix!r}"
@@ -291,6 +293,10 @@ def _one(
             query_contains="PageToken=" if target == "page 2" else None,
         )
     fault = "no fault" if choice is None else f"fault {choice.name} on {target}"
+    # Now and then another thread interrupts the statement (Ctrl-C in the shell does this).
+    interrupt_after = rng.uniform(0, 0.15) if rng.random() < INTERRUPT_SHARE else None
+    if interrupt_after is not None:
+        fault += f", interrupted after {interrupt_after * 1000:.0f} ms"
     where = (
         f"{query.sql} {query.params!r} read={query.read}/{query.take} with {fault} "
         f"(statement seed {seed_text!r}, connection {props or 'defaults'})"
@@ -299,14 +305,20 @@ def _one(
     exc: BaseException | None = None
     started = time.monotonic()
     watchdog = threading.Timer(SLOW, conn.interrupt)  # a hang is reported, not waited out
-    watchdog.start()
+    timers = [watchdog]
+    if interrupt_after is not None:
+        timers.append(threading.Timer(interrupt_after, conn.interrupt))
+    for timer in timers:
+        timer.start()
     try:
         cur = conn.cursor().execute(query.sql, query.params)
         if query.read == "all":
             got = cur.fetchall()
         else:
             got = cur.fetchmany(query.take) if query.take else []
-            if query.read == "close":
+            if query.read == "again":
+                got = cur.execute(query.sql, query.params).fetchall()
+            elif query.read == "close":
                 cur.close()
             del cur  # "drop": the half-read cursor is left to the garbage collector
             if query.read == "drop":
@@ -316,13 +328,20 @@ def _one(
             raise
         exc = caught
     finally:
-        watchdog.cancel()
+        for timer in timers:
+            timer.cancel()
+            timer.join()
     elapsed = time.monotonic() - started
     _check_leaks(conn, summary, where, held)
     hit = fired(injected, emu, choice.count) if injected is not None and choice else 0
     summary.statements += 1
+    summary.kinds[query.kind] += 1
+    summary.kinds[f"read {query.read}"] += 1
     if choice is not None and hit:
         summary.faults[choice.name] += 1
+    if interrupt_after is not None:
+        summary.faults["interrupt"] += 1
+        hit += 1  # an interrupted statement may fail; it may not answer wrongly
     if elapsed > SLOW:
         summary.defect("hangs", f"{where}: took {elapsed:.1f} s (interrupted after {SLOW:g} s)")
     if exc is None:

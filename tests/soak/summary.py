@@ -28,6 +28,7 @@ class Summary:
     seed: int
     statements: int = 0
     seconds: float = 0.0
+    kinds: Counter[str] = field(default_factory=Counter)  # statements by kind
     faults: Counter[str] = field(default_factory=Counter)  # fired, by kind/when
     outcomes: Counter[str] = field(default_factory=Counter)  # success/unknown/failure
     errors: Counter[str] = field(default_factory=Counter)  # exception class names
@@ -45,6 +46,7 @@ class Summary:
         """Add another summary's counts into this one."""
         self.statements += other.statements
         self.seconds = max(self.seconds, other.seconds)
+        self.kinds.update(other.kinds)
         self.faults.update(other.faults)
         self.outcomes.update(other.outcomes)
         self.errors.update(other.errors)
@@ -64,6 +66,7 @@ class Summary:
         lines = [
             f"{self.name} soak (seed {self.seed}): {self.statements} statements "
             f"in {self.seconds:.1f} s",
+            "  statements: " + _pairs(self.kinds),
             "  faults fired: " + _pairs(self.faults),
             "  outcomes: " + _pairs(self.outcomes),
             "  errors: " + _pairs(self.errors),

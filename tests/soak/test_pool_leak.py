@@ -77,7 +77,7 @@ def test_half_read_join_then_more(server: EmulatorServer, rooms: Emulator, how: 
     import gc
 
     with open_conn(server) as conn:
-        for round_ in range(30):
+        for round_ in range(20):
             cur = conn.cursor().execute(JOIN)
             assert len(cur.fetchmany(2)) == 2
             if how == "close":

@@ -73,7 +73,7 @@ def check_query(message: str) -> str | None:
 class Op:
     """One EXEC as planned, and what to compare afterwards."""
 
-    kind: str  # add / modify / remove
+    kind: str  # add / addmany / modify / remove
     sql: str
     params: tuple[Any, ...]
     room: str  # the conference as the EXEC names it: its SID or its friendly name
@@ -82,12 +82,17 @@ class Op:
     fault: FaultChoice | None = None
     target: str = "write"  # which request the fault aims at: the write, or the name lookup
     path: str = ""  # a piece of the write's path that no other thread's request has
-    field: str = ""
-    before: bool | None = None  # modify: the field's value before
+    column: str = ""  # modify: Muted or Hold
+    before: bool | None = None  # modify: the column's value before
     value: bool | None = None  # modify: the value asked for
+    batch: list[tuple[Any, ...]] = field(default_factory=list)  # addmany: the parameter sets
+    skip: int = 0  # addmany: the parameter set the fault is aimed at (0-based)
 
     def describe(self, seed: str) -> str:
         fault = "no fault" if self.fault is None else f"fault {self.fault.name} on {self.target}"
+        if self.batch:
+            fault += f" of parameter set {self.skip + 1}"
+            return f"executemany({self.sql}, {self.batch!r}) with {fault} (statement seed {seed!r})"
         return f"{self.sql} {self.params!r} with {fault} (statement seed {seed!r})"
 
 
@@ -142,20 +147,28 @@ class _Worker:
     def plan(self, rng: random.Random, number: int) -> Op:
         if self.adds >= ADDS_PER_CONFERENCE:
             self.new_room()
-        kind = rng.choices(["add", "modify", "remove"], [6, 2, 2])[0] if self.live else "add"
+        kinds = ["add", "addmany", "modify", "remove"]
+        kind = rng.choices(kinds, [6, 1, 2, 2])[0] if self.live else "add"
         by_name = rng.random() < 0.25
         room = self.name if by_name else self.conference
         if kind == "add":
             self.adds += 1
             label = f"w{self.index}-{number}-{rng.randrange(10**6)}"
             op = Op("add", ADD, (room, CALLER, CALLEE, label), room, label, "POST")
+        elif kind == "addmany":
+            size = rng.randint(2, 4)
+            self.adds += size
+            labels = [f"w{self.index}-{number}.{i}-{rng.randrange(10**6)}" for i in range(size)]
+            label = labels[0]
+            op = Op("addmany", ADD, (), room, label, "POST", skip=rng.randrange(size))
+            op.batch = [(room, CALLER, CALLEE, one) for one in labels]
         elif kind == "modify":
             label = rng.choice(self.live)
             field_name = rng.choice(["Muted", "Hold"])
             before = bool(self._participant(label)[field_name.lower()])
             sql = MODIFY.format(field=field_name)
             op = Op("modify", sql, (room, label, int(not before)), room, label, "POST")
-            op.field, op.before, op.value = field_name, before, not before
+            op.column, op.before, op.value = field_name, before, not before
         else:
             label = rng.choice(self.live)
             op = Op("remove", REMOVE, (room, label), room, label, "DELETE")
@@ -177,7 +190,9 @@ class _Worker:
         mark = len(self.emu.requests)
         injected = None
         if op.fault is not None and op.target == "write":
-            injected = op.fault.inject(self.emu, rng, method=op.method, path_contains=op.path)
+            injected = op.fault.inject(
+                self.emu, rng, method=op.method, path_contains=op.path, skip=op.skip
+            )
         elif op.fault is not None:
             query = f"FriendlyName={op.room}"
             injected = op.fault.inject(self.emu, rng, method="GET", query_contains=query)
@@ -187,7 +202,10 @@ class _Worker:
         watchdog = threading.Timer(SLOW, self.conn.interrupt)  # report a hang, don't wait it out
         watchdog.start()
         try:
-            rows = self.conn.cursor().execute(op.sql, op.params).fetchall()
+            if op.batch:
+                self.conn.cursor().executemany(op.sql, op.batch)
+            else:
+                rows = self.conn.cursor().execute(op.sql, op.params).fetchall()
         except BaseException as caught:  # every kind is judged below
             if not judged(caught):
                 raise
@@ -200,6 +218,7 @@ class _Worker:
             self.summary.faults[op.fault.name] += 1
         outcome = classify(exc)
         self.summary.statements += 1
+        self.summary.kinds[op.kind] += 1
         self.summary.outcomes[outcome] += 1
         if exc is not None:
             self.summary.errors[type(exc).__name__] += 1
@@ -211,7 +230,9 @@ class _Worker:
         elif exc is not None and not hit:
             self.summary.defect("fault_free_failures", f"{where}: {_exc_text(exc)}")
         self._check_sends(op, mark, where)
-        if op.kind == "add":
+        if op.kind == "addmany":
+            self._judge_many(op, outcome, exc, where, bool(hit))
+        elif op.kind == "add":
             self._judge_add(op, outcome, rows, exc, where)
         elif op.kind == "modify":
             self._judge_modify(op, outcome, where)
@@ -222,14 +243,18 @@ class _Worker:
 
     def _check_sends(self, op: Op, mark: int, where: str) -> None:
         """At most once: no request of this EXEC reached the server twice (429s aside)."""
-        records = [r for r in list(self.emu.requests)[mark:] if self._is_send(op, r)]
-        sends = [r for r in records if r.status != 429]
-        if len(sends) > 1:
-            self.summary.defect(
-                "duplicates",
-                f"{where}: sent {len(sends)} times: "
-                + ", ".join(f"{r.status}/{r.fault}" for r in sends),
-            )
+        log = list(self.emu.requests)[mark:]
+        for label in [one[3] for one in op.batch] or [op.label]:
+            single = Op(op.kind, op.sql, op.params, op.room, label, op.method)
+            if op.batch:
+                single.kind = "add"
+            sends = [r for r in log if self._is_send(single, r) and r.status != 429]
+            if len(sends) > 1:
+                self.summary.defect(
+                    "duplicates",
+                    f"{where}: {label} sent {len(sends)} times: "
+                    + ", ".join(f"{r.status}/{r.fault}" for r in sends),
+                )
 
     def _is_send(self, op: Op, record: RequestRecord) -> bool:
         if record.method != op.method:
@@ -288,12 +313,59 @@ class _Worker:
         elif outcome == "failure" and found:
             self.summary.defect("false_failures", f"{where}: {_exc_text(exc)}; yet it was created")
 
+    def _judge_many(
+        self, op: Op, outcome: str, exc: BaseException | None, where: str, hit: bool
+    ) -> None:
+        """executemany: the sets before the failing one are written, the ones after it are not.
+
+        The error names how many sets were already executed (there is no transaction).
+        """
+        labels = [one[3] for one in op.batch]
+        failed = op.skip if exc is not None and hit else None
+        for index, label in enumerate(labels):
+            found = self._labelled(self.conference, label)
+            if len(found) > 1:
+                self.summary.defect(
+                    "duplicates", f"{where}: {len(found)} participants carry {label}"
+                )
+            if outcome == "success" or (failed is not None and index < failed):
+                expected = "success"
+            elif failed is not None and index == failed:
+                expected = outcome
+            else:
+                expected = "failure"  # never sent (or, without a fault, judged elsewhere)
+            if expected == "success" and not found:
+                self.summary.defect("lost_writes", f"{where}: {label} acknowledged, not created")
+            elif expected == "failure" and found:
+                state = (
+                    "sent after the failure"
+                    if failed is not None and index > failed
+                    else "reported failed"
+                )
+                self.summary.defect("false_failures", f"{where}: {label} {state}, yet created")
+            self.verdicts.append(
+                Verdict(
+                    label, self.conference, expected, None, where, flagged=expected == "unknown"
+                )
+            )
+            if any(p["status"] in LIVE for p in found):
+                self.live.append(label)
+        if failed:
+            message = str(exc)
+            if "already" not in message or str(failed) not in message:
+                self.summary.defect(
+                    "bad_hints",
+                    f"{where}: does not say {failed} sets were already written: {message}",
+                )
+        if outcome == "unknown" and failed is not None:
+            op.label = labels[failed]
+
     def _judge_modify(self, op: Op, outcome: str, where: str) -> None:
-        now = bool(self._participant(op.label)[op.field.lower()])
+        now = bool(self._participant(op.label)[op.column.lower()])
         if outcome == "success" and now != op.value:
-            self.summary.defect("lost_writes", f"{where}: reported success, {op.field} is {now}")
+            self.summary.defect("lost_writes", f"{where}: reported success, {op.column} is {now}")
         elif outcome == "failure" and now != op.before:
-            self.summary.defect("false_failures", f"{where}: reported failure, {op.field} changed")
+            self.summary.defect("false_failures", f"{where}: reported failure, {op.column} changed")
 
     def _judge_remove(self, op: Op, outcome: str, where: str) -> None:
         gone = self._participant(op.label)["status"] not in LIVE
