@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
@@ -217,6 +218,38 @@ def test_connect_with_any_keywords(props: dict[str, Any], sandbox: bool) -> None
     except BaseException as exc:
         assert_pep249(exc, f"connect(**{show(props)})")
     else:
+        conn.close()
+
+
+hostile_labels = st.one_of(
+    st.text(max_size=16),
+    st.text(alphabet="ab1-.@#/:?%\\ \u00e9[]", max_size=16),
+    st.sampled_from(["x@evil.example#", "evil.example/", "a.b", "ie1", "dublin", "-x", "x-"]),
+)
+
+
+@seed(SEED)
+@FUZZ
+@given(region=hostile_labels, edge=st.none() | hostile_labels)
+@example(region="us1", edge="x@evil.example#")  # issue 14 B3: the host became evil.example
+def test_region_and_edge_never_leave_the_provider(region: str, edge: str | None) -> None:
+    """Issue 14 B3: whatever Region/Edge say, requests go to a host under twilio.com."""
+    props = {"AccountSid": "AC" + "1" * 32, "AuthToken": SECRET, "Region": region, "Edge": edge}
+    try:
+        with time_limit(CONNECT_LIMIT, f"connect(Region={show(region)}, Edge={show(edge)})"):
+            conn = driver.connect(**props)
+    except TooSlow:
+        raise
+    except BaseException as exc:
+        assert_pep249(exc, f"connect(Region={show(region)}, Edge={show(edge)})")
+        assert_no_secret(str(exc), "a Region/Edge error")
+        return
+    try:
+        url = httpx.URL(conn.session.client.base_url)
+        assert url.scheme == "https" and not url.userinfo, url
+        assert url.host == "twilio.com" or url.host.endswith(".twilio.com"), url
+        assert url.path in ("", "/") and not url.query and not url.fragment, url
+    finally:
         conn.close()
 
 
