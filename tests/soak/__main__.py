@@ -12,6 +12,7 @@ found.  Without ``--duration`` it runs the bounded CI sizes (see
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from driver.emulator import Emulator, EmulatorServer
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             print(summaries[-1].render(), flush=True)
             emu.reset()
             sequential = share("read sequential")
-            if args.duration is None:
-                sequential = config.SoakConfig(**{**vars(sequential), "reads": settings.reads // 2})
+            if args.duration is None:  # the CI sizes: half as many sequential reads
+                sequential = dataclasses.replace(sequential, reads=max(1, settings.reads // 2))
             summaries.append(reads.run(emu, server.base_url, sequential, 0.002, MaxConcurrency=1))
             print(summaries[-1].render(), flush=True)
     total = Summary("all", args.seed)
