@@ -1,4 +1,4 @@
-.PHONY: test lint demo bench bench-markdown serve serve-load bench-serve
+.PHONY: test lint demo bench bench-markdown serve serve-load bench-serve soak
 
 # Same as the README's test command (and .ci/run).
 test:
@@ -33,3 +33,11 @@ serve-load:
 # Rows per second through psycopg and `confsql serve` versus the DB-API.
 bench-serve:
 	$(PYTHON) benchmarks/serve.py $(BENCH_ARGS)
+# The long soak (writes, then reads on one shared connection, under random faults):
+# prints statements, faults by kind and defects; exits 1 on any defect.
+# The bounded form runs in `make test` (tests/soak).
+DURATION ?= 600
+THREADS ?= 4
+SEED ?= 14
+soak:
+	$(PYTHON) -m tests.soak --duration $(DURATION) --threads $(THREADS) --seed $(SEED)

@@ -22,6 +22,10 @@ Where Twilio's behaviour is not pinned down by the spec, the emulator:
   update and delete answer 404, lists omit them;
 * lists participants in join order and conferences newest first (ties by SID).
 
+Faults for tests (:data:`FAULT_KINDS`, documented in :mod:`.faults`): 429 with
+or without Retry-After, 500, a dropped connection, a hang, a 3xx with an empty
+body and a 2xx with an empty body, each before or after the request is applied.
+
 >>> from driver.emulator import Emulator, EmulatorServer, DEMO_ACCOUNT_SID
 >>> emu = Emulator()
 >>> emu.conferences() == []

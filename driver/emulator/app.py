@@ -1,4 +1,9 @@
-"""The ASGI application: auth, routing, latency, faults and the request log."""
+"""The ASGI application: auth, routing, latency, faults and the request log.
+
+The app is a bare ASGI callable rather than a Starlette router: a router's
+path pattern does not match a decoded path holding a newline (a friendly
+name such as ``"a\nb"``), and :mod:`.routing` matches the raw path anyway.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,9 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import endpoints
 from .encoding import JSONBody
@@ -36,8 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 FORM_TYPE = "application/x-www-form-urlencoded"
+MOVED_PREFIX = "/moved"  # where a ``redirect`` fault points: a path that answers 404
 
 
 class ConnectionDropped(Exception):
@@ -58,13 +61,16 @@ class DroppedResponse(Response):
         raise ConnectionDropped("connection dropped by an injected fault")
 
 
-def create_app(emulator: Emulator) -> Starlette:
-    """Build the Starlette app serving ``emulator``'s API."""
+def create_app(emulator: Emulator) -> ASGIApp:
+    """Build the ASGI app serving ``emulator``'s API (every path goes to :mod:`.routing`)."""
 
-    async def dispatch(request: Request) -> Response:
-        return await _handle(emulator, request)
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan and websockets: nothing to serve
+            return
+        response = await _handle(emulator, Request(scope, receive))
+        await response(scope, receive, send)
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=ALL_METHODS)])
+    return app
 
 
 async def _handle(emulator: Emulator, request: Request) -> Response:
@@ -84,7 +90,8 @@ async def _handle(emulator: Emulator, request: Request) -> Response:
 
     if emulator.latency > 0:
         await asyncio.sleep(emulator.latency)
-    fault = emulator.faults.take(method, (raw_path, request.url.path))
+    query = "&".join(f"{k}={v}" for k, v in record.query)
+    fault = emulator.faults.take(method, (raw_path, request.url.path), query)
     if fault is not None:
         record.fault = fault.kind
     if fault is not None and not fault.after_processing:
@@ -212,6 +219,13 @@ def _fault_response(fault: Fault, record: RequestRecord) -> Response:
     if fault.kind == "drop":
         record.status = None
         return DroppedResponse()
+    status = fault.answer_status or 500
+    if fault.kind == "redirect":
+        record.status = status
+        return Response(status_code=status, headers={"Location": MOVED_PREFIX + record.path})
+    if fault.kind == "empty-2xx":
+        record.status = status
+        return Response(status_code=status)
     if fault.kind == "429":
         record.status = 429
         headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}

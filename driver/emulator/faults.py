@@ -1,7 +1,27 @@
 """Fault injection knobs and the request log.
 
 Faults are queued with :meth:`FaultPlan.add` and fire, in order, on the
-requests they match, ``count`` times each.
+requests they match, ``count`` times each.  The kinds (:data:`FAULT_KINDS`):
+
+``429``
+    Too Many Requests, with ``Retry-After: <retry_after>`` when ``retry_after``
+    is given and without the header when it is ``None``.
+``500``
+    Internal Server Error with Twilio's JSON error body.
+``drop``
+    Start a 200 answer, send a few bytes, then close the connection.
+``timeout-hang``
+    Stall ``retry_after`` seconds (default 30) before answering normally; a
+    client with a shorter timeout gives up first.
+``redirect``
+    A 3xx (``status``, default 302) with an empty body and a ``Location`` on
+    another path of the same server.
+``empty-2xx``
+    A 2xx (``status``, default 200; 204 suits a list page) with an empty body.
+
+Each kind fires before the request touches state, or with
+``after_processing=True`` after it was applied, so the client cannot tell
+from the answer whether its change happened.
 """
 
 from __future__ import annotations
@@ -9,18 +29,27 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
-FAULT_KINDS = ("429", "500", "drop", "timeout-hang")
+FAULT_KINDS = ("429", "500", "drop", "timeout-hang", "redirect", "empty-2xx")
 DEFAULT_HANG_SECONDS = 30.0
+# The status each kind answers with, and the statuses ``status=`` may choose from.
+DEFAULT_STATUS = {"429": 429, "500": 500, "redirect": 302, "empty-2xx": 200}
+ALLOWED_STATUS = {
+    "redirect": (300, 301, 302, 303, 307, 308),
+    "empty-2xx": (200, 201, 202, 204),
+}
 
 
 @dataclass(slots=True)
 class Fault:
     """One planned failure.
 
-    ``kind`` is ``"429"``, ``"500"``, ``"drop"`` (close the connection mid
-    response) or ``"timeout-hang"`` (answer only after ``retry_after`` seconds,
-    default 30).  ``after_processing`` applies the request to state first, so
-    the client cannot know whether it took effect.
+    ``kind`` is one of :data:`FAULT_KINDS` (see the module docstring).
+    ``path_contains``, ``query_contains`` and ``method`` narrow which requests
+    it fires on, and the first ``skip`` of those pass untouched.
+    ``retry_after`` is the 429's header value or the hang's length;
+    ``status`` picks the answer of ``redirect`` and ``empty-2xx``.
+    ``after_processing`` applies the request to state first, so the client
+    cannot know whether it took effect.
     """
 
     kind: str
@@ -29,12 +58,22 @@ class Fault:
     method: str | None = None
     retry_after: float | None = None
     after_processing: bool = False
+    status: int | None = None
+    query_contains: str | None = None
+    skip: int = 0
 
-    def matches(self, method: str, paths: tuple[str, ...]) -> bool:
-        """Whether a request with this method and (raw or decoded) path is targeted."""
+    def matches(self, method: str, paths: tuple[str, ...], query: str = "") -> bool:
+        """Whether a request with this method, (raw or decoded) path and query is targeted."""
         if self.method is not None and self.method.upper() != method.upper():
             return False
+        if self.query_contains is not None and self.query_contains not in query:
+            return False
         return self.path_contains is None or any(self.path_contains in p for p in paths)
+
+    @property
+    def answer_status(self) -> int | None:
+        """The HTTP status this fault answers with (``None`` for drop and hang)."""
+        return self.status if self.status is not None else DEFAULT_STATUS.get(self.kind)
 
     @property
     def hang_seconds(self) -> float:
@@ -57,6 +96,9 @@ class FaultPlan:
         method: str | None = None,
         retry_after: float | None = None,
         after_processing: bool = False,
+        status: int | None = None,
+        query_contains: str | None = None,
+        skip: int = 0,
     ) -> Fault:
         """Queue a fault; see :class:`Fault` for the arguments."""
         if kind not in FAULT_KINDS:
@@ -65,21 +107,52 @@ class FaultPlan:
             )
         if count < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path_contains, method, retry_after, after_processing)
+        if skip < 0:
+            raise ValueError("skip must not be negative")
+        if status is not None and status not in ALLOWED_STATUS.get(kind, ()):
+            allowed = ALLOWED_STATUS.get(kind)
+            raise ValueError(
+                f"fault kind {kind!r} takes no status"
+                if allowed is None
+                else f"fault kind {kind!r} answers one of {allowed}, not {status}"
+            )
+        fault = Fault(
+            kind,
+            count,
+            path_contains,
+            method,
+            retry_after,
+            after_processing,
+            status,
+            query_contains,
+            skip,
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def take(self, method: str, paths: tuple[str, ...]) -> Fault | None:
+    def take(self, method: str, paths: tuple[str, ...], query: str = "") -> Fault | None:
         """Consume one firing of the first pending fault matching the request."""
         with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, paths):
+            for index, fault in enumerate(self._faults):
+                if fault.matches(method, paths, query):
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     fault.count -= 1
                     if fault.count == 0:
-                        self._faults.remove(fault)
+                        del self._faults[index]
                     return replace(fault, count=1)
         return None
+
+    def discard(self, fault: Fault) -> int:
+        """Withdraw ``fault`` (as returned by :meth:`add`); how many firings it had left."""
+        with self._lock:
+            for index, queued in enumerate(self._faults):
+                if queued is fault:
+                    del self._faults[index]
+                    return fault.count
+        return 0
 
     @property
     def pending(self) -> list[Fault]:

@@ -133,3 +133,98 @@ def test_latency_overlaps_for_concurrent_requests(server: EmulatorServer, emu: E
     elapsed = time.perf_counter() - started
     assert statuses == [200] * 10
     assert 0.3 <= elapsed < 1.5  # ten requests in parallel, not 3 s in series
+
+
+# --- every kind before and after processing ---------------------------------------------
+
+
+@pytest.mark.parametrize("after_processing", [False, True])
+def test_500_before_or_after_processing(
+    client: httpx.Client, emu: Emulator, after_processing: bool
+) -> None:
+    emu.faults.add("500", method="POST", after_processing=after_processing)
+    assert client.post(CREATE, data=PERSON).status_code == 500
+    assert len(emu.conferences()) == (1 if after_processing else 0)
+
+
+@pytest.mark.parametrize("status", [None, 301, 307])
+@pytest.mark.parametrize("after_processing", [False, True])
+def test_redirect_has_an_empty_body_and_points_elsewhere(
+    client: httpx.Client, emu: Emulator, after_processing: bool, status: int | None
+) -> None:
+    emu.faults.add("redirect", method="POST", after_processing=after_processing, status=status)
+    response = client.post(CREATE, data=PERSON)
+    assert response.status_code == (status or 302) and response.content == b""
+    assert response.headers["location"] == "/moved" + CREATE
+    assert emu.requests[-1].status == response.status_code
+    assert emu.requests[-1].fault == "redirect"
+    assert len(emu.conferences()) == (1 if after_processing else 0)
+    assert client.get(response.headers["location"]).status_code == 404
+
+
+@pytest.mark.parametrize("status", [None, 201, 204])
+@pytest.mark.parametrize("after_processing", [False, True])
+def test_empty_2xx(
+    client: httpx.Client, emu: Emulator, after_processing: bool, status: int | None
+) -> None:
+    emu.faults.add("empty-2xx", method="POST", after_processing=after_processing, status=status)
+    response = client.post(CREATE, data=PERSON)
+    assert response.status_code == (status or 200) and response.content == b""
+    assert len(emu.conferences()) == (1 if after_processing else 0)
+
+
+def test_204_on_the_second_page_of_a_list(client: httpx.Client, emu: Emulator) -> None:
+    emu.seed_bulk(5)
+    emu.faults.add("empty-2xx", status=204, query_contains="PageToken=")
+    first = client.get(LIST, params={"PageSize": 2})
+    assert first.status_code == 200 and len(first.json()["conferences"]) == 2
+    second = client.get(first.json()["next_page_uri"])
+    assert second.status_code == 204 and second.content == b""
+    assert client.get(first.json()["next_page_uri"]).status_code == 200  # fired once
+
+
+def test_429_after_processing_applies(client: httpx.Client, emu: Emulator) -> None:
+    emu.faults.add("429", method="POST", after_processing=True)
+    assert client.post(CREATE, data=PERSON).status_code == 429
+    assert len(emu.conferences()) == 1
+
+
+def test_fault_status_is_checked_against_its_kind(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match="takes no status"):
+        emu.faults.add("drop", status=500)
+    with pytest.raises(ValueError, match="answers one of"):
+        emu.faults.add("redirect", status=200)
+    with pytest.raises(ValueError, match="answers one of"):
+        emu.faults.add("empty-2xx", status=302)
+    assert emu.faults.add("empty-2xx", status=204).answer_status == 204
+    assert emu.faults.add("redirect").answer_status == 302
+
+
+def test_query_contains_narrows_a_fault(client: httpx.Client, emu: Emulator) -> None:
+    emu.faults.add("500", query_contains="Status=completed")
+    assert client.get(LIST, params={"Status": "init"}).status_code == 200
+    assert client.get(LIST, params={"Status": "completed"}).status_code == 500
+    assert len(emu.faults) == 0
+
+
+def test_discard_withdraws_one_fault_and_says_how_many_firings_were_left(
+    client: httpx.Client, emu: Emulator
+) -> None:
+    first = emu.faults.add("500", count=3)
+    twin = emu.faults.add("500", count=3)  # equal but a different fault
+    assert client.get(LIST).status_code == 500
+    assert emu.faults.discard(twin) == 3
+    assert emu.faults.pending == [first] and first.count == 2
+    assert emu.faults.discard(twin) == 0
+    assert client.get(LIST).status_code == 500 and first.count == 1
+    assert client.get(LIST).status_code == 500 and first.count == 0
+    assert emu.faults.discard(first) == 0 and client.get(LIST).status_code == 200
+
+
+def test_skip_lets_the_first_matching_requests_through(client: httpx.Client, emu: Emulator) -> None:
+    emu.faults.add("500", method="POST", skip=2)
+    statuses = [client.post(CREATE, data=PERSON).status_code for _ in range(4)]
+    assert statuses == [201, 201, 500, 201]
+    assert client.get(LIST).status_code == 200
+    with pytest.raises(ValueError, match="skip"):
+        emu.faults.add("500", skip=-1)

@@ -269,3 +269,28 @@ def test_percent_encoded_friendly_names_stay_one_segment(
         ["a/../Calls", "x y", "50% off", "a+b"]
     )
     assert "a%2F..%2FCalls" in emu.requests[0].path
+
+
+@pytest.mark.parametrize("name", ["a\nb", "line\r\nbreak", "\n", "tab\there", "nul\x00x"])
+def test_friendly_names_with_control_characters_are_routed(
+    client: httpx.Client, emu: Emulator, name: str
+) -> None:
+    created = client.post(participants_url(name), data={**PERSON, "Label": "L\nx"})
+    assert created.status_code == 201, created.text
+    (conference,) = emu.conferences()
+    assert conference["friendly_name"] == name
+    again = client.post(participants_url(name), data=PERSON)  # the same room, by name
+    assert again.status_code == 201 and again.json()["conference_sid"] == conference["sid"]
+    sid = str(conference["sid"])
+    listed = client.get(participants_url(sid))
+    assert [p["label"] for p in listed.json()["participants"]] == ["L\nx", None]
+    fetched = client.get(participant_url(sid, "L\nx"))
+    assert fetched.status_code == 200 and fetched.json()["label"] == "L\nx"
+    assert client.delete(participant_url(sid, "L\nx")).status_code == 204
+
+
+def test_other_methods_are_405_not_a_router_default(client: httpx.Client, emu: Emulator) -> None:
+    made = emu.create_conference("room")
+    for method in ("PUT", "PATCH"):
+        assert_error(client.request(method, f"{ROOT}/Conferences/{made['sid']}.json"), 405, 20004)
+    assert client.head(f"{ROOT}/Conferences.json").status_code == 200
