@@ -67,7 +67,12 @@ def translate(exc: BaseException) -> BaseException:
         return errors.InterfaceError(text)
     if isinstance(exc, apsw.Error):
         return errors.OperationalError(text)
-    if isinstance(exc, TypeError | OverflowError) and "bind" in text.lower():
+    if isinstance(exc, OverflowError):
+        return errors.DataError(
+            f"a value is out of range ({text}): SQLite's integers are 64-bit and its reals "
+            "are doubles"
+        )
+    if isinstance(exc, TypeError) and "bind" in text.lower():
         return errors.ProgrammingError(f"a parameter cannot be used: {text}")
     return errors.InternalError(f"unexpected {type(exc).__name__}: {text} (please report this)")
 

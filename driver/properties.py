@@ -200,6 +200,8 @@ def convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
         raise ProgrammingError(f"{label} must be a number, not {type(raw).__name__}")
     try:
         number = float(raw)
+    except OverflowError:
+        raise ProgrammingError(f"{label} is out of range") from None
     except ValueError:
         shown = "" if prop.secret else f", not {str(raw)[:20]!r}"
         raise ProgrammingError(f"{label} must be a number{shown}") from None
