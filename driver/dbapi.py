@@ -38,7 +38,10 @@ def translate(exc: BaseException) -> BaseException:
     """Map any exception from SQLite, APSW or our own layers to a PEP 249 error."""
     if isinstance(exc, Error) or not isinstance(exc, Exception):
         return exc
-    text = str(exc)
+    try:
+        text = str(exc)
+    except ValueError:  # e.g. an integer too long to print inside the message
+        text = type(exc).__name__
     if isinstance(exc, apsw.InterruptError | loop.Cancelled):
         return errors.OperationalError("the statement was cancelled")
     if isinstance(exc, loop.LoopStopped):

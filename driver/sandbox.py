@@ -1,8 +1,8 @@
-"""Provider=Sandbox: the built-in emulator, in-process, with demo data.
+"""``Sandbox=true``: a provider's built-in emulator, in-process, with demo data.
 
-One emulator per process, shared by every sandbox connection (like one
-account on a real provider), reached through ``httpx.ASGITransport``: no
-port, no network, no account.
+One emulator per provider wire per process, shared by every sandbox
+connection to it (like one account on a real provider), reached through
+``httpx.ASGITransport``: no port, no network, no account.
 """
 
 from __future__ import annotations
@@ -11,24 +11,24 @@ import threading
 
 import httpx
 
-from .emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, create_app
+from .emulator import Emulator, create_app
 
 _lock = threading.Lock()
-_emulator: Emulator | None = None
+_emulators: dict[str, Emulator] = {}
 
 
-def sandbox_emulator() -> Emulator:
-    """The process-wide sandbox emulator, seeded with demo data on first use."""
-    global _emulator
+def sandbox_emulator(wire: str = "twilio") -> Emulator:
+    """The process-wide sandbox emulator for ``wire``, seeded with demo data on first use."""
     with _lock:
-        if _emulator is None:
-            emulator = Emulator(auto_advance=True)
+        emulator = _emulators.get(wire)
+        if emulator is None:
+            emulator = Emulator(auto_advance=True, wire=wire)
             emulator.seed_demo()
-            _emulator = emulator
-        return _emulator
+            _emulators[wire] = emulator
+        return emulator
 
 
-def sandbox_transport() -> tuple[httpx.AsyncBaseTransport, str, str]:
-    """Transport, account SID and auth token for a sandbox connection."""
-    app = create_app(sandbox_emulator())
-    return httpx.ASGITransport(app=app), DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+def sandbox_transport(wire: str = "twilio") -> tuple[httpx.AsyncBaseTransport, dict[str, str]]:
+    """The transport to ``wire``'s sandbox and its demo account's connection properties."""
+    emulator = sandbox_emulator(wire)
+    return httpx.ASGITransport(app=create_app(emulator)), emulator.wire.demo_credentials()

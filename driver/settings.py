@@ -102,7 +102,11 @@ def resolve(
 def _provider(given: Mapping[str, tuple[str, Any]]) -> tuple[type[Provider], bool]:
     """The provider class and whether the sandbox is wanted."""
     raw_name = given.get("provider", ("Provider", None))[1]
-    name = "Twilio" if raw_name is None else str(raw_name).strip()
+    if raw_name is not None and not isinstance(raw_name, str):
+        raise ProgrammingError(
+            f"connection property Provider must be text, not {type(raw_name).__name__}"
+        )
+    name = "Twilio" if raw_name is None else raw_name.strip()
     raw_sandbox = given.get("sandbox", ("Sandbox", None))[1]
     sandbox = False
     if raw_sandbox is not None:

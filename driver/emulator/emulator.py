@@ -18,10 +18,11 @@ from .state import (
     State,
     system_clock,
 )
+from .wire import wire_class
 
 
 class Emulator:
-    """A stateful, in-memory Twilio Conference/Participant API.
+    """A stateful, in-memory conference API, served in one provider's wire format.
 
     A fresh emulator has one account, :data:`DEMO_ACCOUNT_SID` with
     :data:`DEMO_AUTH_TOKEN`, and no conferences.  Serve it with
@@ -37,10 +38,17 @@ class Emulator:
     """
 
     def __init__(
-        self, *, clock: Clock | None = None, auto_advance: bool = False, latency: float = 0.0
+        self,
+        *,
+        clock: Clock | None = None,
+        auto_advance: bool = False,
+        latency: float = 0.0,
+        wire: str = "twilio",
     ) -> None:
         self.state = State(clock or system_clock)
         self.state.add_account(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        # The provider wire format served (see driver.emulator.wire); Twilio by default.
+        self.wire = wire_class(wire)(self)
         self.callbacks = CallbackSender()
         self.state.listener = Notifier(self.state, self.callbacks)
         self.faults = FaultPlan()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from typing import Any
 
 FAULT_KINDS = ("429", "500", "drop", "timeout-hang", "redirect", "empty-2xx")
 DEFAULT_HANG_SECONDS = 30.0
@@ -188,6 +189,7 @@ class RequestRecord:
     status: int | None = None
     fault: str | None = None
     account_sid: str | None = None
+    json: Any = None  # a JSON request body, parsed
 
 
 class RequestLog(list[RequestRecord]):

@@ -73,6 +73,7 @@ class Provider:
 
     name: ClassVar[str] = ""
     mapping_name: ClassVar[str] = ""  # schema/providers/<mapping_name>.toml
+    wire: ClassVar[str] = ""  # the emulator wire (driver/emulator/wires) serving its sandbox
     description: ClassVar[str] = ""
     properties: ClassVar[tuple[Property, ...]] = ()
     # Property names whose absence is reported together as "no credentials".
@@ -150,8 +151,13 @@ class Provider:
         return {}
 
     def sandbox(self) -> Sandbox:
-        """This provider's built-in emulator with demo data, in-process."""
-        raise NotSupportedError(f"{self.name} has no sandbox")
+        """This provider's built-in emulator (its ``wire``) with demo data, in-process."""
+        if not self.wire:
+            raise NotSupportedError(f"{self.name} has no sandbox; connect with BaseUrl instead")
+        from ..sandbox import sandbox_transport
+
+        transport, credentials = sandbox_transport(self.wire)
+        return Sandbox(transport, self.mapping.sandbox_url, credentials)
 
     # --- the wire -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from ..errors import OperationalError, ProgrammingError
 from ..properties import Property, dns_label, given_as
 from ..schema import TableMapping
 from ..values import rfc2822
-from .base import ErrorBody, Format, Item, Provider, Sandbox
+from .base import ErrorBody, Format, Item, Provider
 
 if TYPE_CHECKING:
     from ..http import ApiClient
@@ -69,6 +69,7 @@ class Twilio(Provider):
 
     name = "Twilio"
     mapping_name = "twilio"
+    wire = "twilio"
     description = "Twilio Programmable Voice conferences (REST API 2010-04-01)."
     properties: ClassVar[tuple[Property, ...]] = (
         Property(
@@ -188,14 +189,6 @@ class Twilio(Provider):
 
     def root_values(self) -> dict[str, str]:
         return {"AccountSid": str(self.settings["AccountSid"] or "")}
-
-    def sandbox(self) -> Sandbox:
-        from ..sandbox import sandbox_transport
-
-        transport, account, token = sandbox_transport()
-        return Sandbox(
-            transport, self.mapping.sandbox_url, {"AccountSid": account, "AuthToken": token}
-        )
 
     # --- wire ------------------------------------------------------------------------------
 

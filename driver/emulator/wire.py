@@ -1,0 +1,133 @@
+"""The seam between the emulator's transport and one provider's wire format.
+
+:mod:`.app` does what every provider shares: it reads the request, logs it,
+adds latency and injects faults.  A :class:`Wire` does the rest the way its
+provider does: authentication, routing, operations, the JSON shapes, error
+bodies and identifier formats.  Wires register by name; an
+:class:`~driver.emulator.Emulator` serves one wire over its :class:`State`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .faults import RequestRecord
+from .params import Params
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+_WIRES: dict[str, type[Wire]] = {}
+
+
+@dataclass(slots=True)
+class WireRequest:
+    """One request as the wire sees it (the body already parsed by content type)."""
+
+    method: str
+    path: str  # raw (percent-encoded), without the query
+    query: Params
+    form: Params
+    json: Any
+    headers: Mapping[str, str]
+    record: RequestRecord
+
+
+@dataclass(slots=True)
+class WireReply:
+    """A status code, an optional JSON body (object or array) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class WireError(Exception):
+    """An error the wire answers in its provider's error shape."""
+
+    def __init__(
+        self, status: int, message: str, code: int | str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.extra = extra
+
+
+class Wire:
+    """One provider's API over the shared emulator state."""
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            _WIRES[cls.name] = cls
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def demo_credentials(self) -> dict[str, str]:
+        """The demo account's credentials, named as the provider's connection properties."""
+        raise NotImplementedError
+
+    def handle(self, request: WireRequest) -> WireReply:
+        """Authenticate, route and run one request (raise :class:`WireError` to refuse)."""
+        raise NotImplementedError
+
+    def error(self, error: WireError) -> WireReply:
+        """The provider's error answer for ``error``."""
+        raise NotImplementedError
+
+    def too_many_requests(self, retry_after: float | None) -> WireReply:
+        """The provider's 429 answer."""
+        reply = self.error(WireError(429, "Too Many Requests"))
+        if retry_after is not None:
+            reply.headers["Retry-After"] = _seconds(retry_after)
+        return reply
+
+    def internal_error(self) -> WireReply:
+        """The provider's 500 answer."""
+        return self.error(WireError(500, "Internal Server Error"))
+
+
+def wire_class(name: str) -> type[Wire]:
+    """The wire registered as ``name``."""
+    from . import wires  # noqa: F401  (registers the provider wires)
+
+    try:
+        return _WIRES[name]
+    except KeyError:
+        raise ValueError(f"unknown emulator wire {name!r}; known: {', '.join(_WIRES)}") from None
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(username, password) of an ``Authorization: Basic`` header, if well formed."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if any."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -1,0 +1,5 @@
+"""The providers' wire formats served by the emulator (one module each)."""
+
+from __future__ import annotations
+
+from . import twilio  # noqa: F401  (registers the wire)
