@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 import driver
 from driver.emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, EmulatorServer
+from driver.providers import provider_class
 from tests import oracle
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -73,6 +75,71 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+# --- the same tests on every provider ------------------------------------------------
+
+# The providers whose emulators join the provider-neutral tests (any_provider, any_data).
+PROVIDERS = ["Twilio"]
+
+
+@dataclass
+class ProviderUnderTest:
+    """One provider's emulator, served over HTTP, and a way to connect to it."""
+
+    name: str
+    emu: Emulator
+    server: EmulatorServer
+    connect: Connect
+
+
+@pytest.fixture(scope="session")
+def wire_servers(server: EmulatorServer) -> Iterator[dict[str, EmulatorServer]]:
+    """One HTTP emulator per provider wire, started on first use (Twilio's is ``server``)."""
+    started = {"twilio": server}
+    yield started
+    for wire, running in started.items():
+        if wire != "twilio":
+            running.stop()
+
+
+@pytest.fixture(params=PROVIDERS)
+def any_provider(
+    request: pytest.FixtureRequest, wire_servers: dict[str, EmulatorServer]
+) -> Iterator[ProviderUnderTest]:
+    """Each provider in turn: its emulator (reset) and ``connect(**props)`` to it."""
+    name = str(request.param)
+    cls = provider_class(name)
+    assert cls is not None
+    running = wire_servers.get(cls.wire)
+    if running is None:
+        running = wire_servers[cls.wire] = EmulatorServer(Emulator(wire=cls.wire)).start()
+    emulator = running.emulator
+    emulator.reset()
+    opened: list[driver.Connection] = []
+
+    def _connect(**props: Any) -> driver.Connection:
+        props.setdefault("Provider", name)
+        props.setdefault("BaseUrl", running.base_url + emulator.wire.base_path)
+        for key, value in emulator.wire.demo_credentials().items():
+            props.setdefault(key, value)
+        props.setdefault("Timeout", 5)
+        conn = driver.connect(**props)
+        opened.append(conn)
+        return conn
+
+    yield ProviderUnderTest(name, emulator, running, _connect)
+    for conn in opened:
+        conn.close()
+    emulator.reset()
+
+
+@pytest.fixture
+def any_data(any_provider: ProviderUnderTest) -> dict[str, Any]:
+    """The ``data`` set (below) on each provider, with its oracle."""
+    made = _populate(any_provider.emu)
+    made["oracle"] = oracle.build(any_provider.emu, any_provider.name)
+    return made
+
+
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 STATUSES = ("init", "in-progress", "completed")
 
@@ -80,6 +147,12 @@ STATUSES = ("init", "in-progress", "completed")
 @pytest.fixture
 def data(emu: Emulator) -> dict[str, Any]:
     """30 conferences over 6 days, 3 statuses, with varied participants and awkward names."""
+    made = _populate(emu)
+    made["oracle"] = oracle.build(emu)
+    return made
+
+
+def _populate(emu: Emulator) -> dict[str, Any]:
     emu.clock = lambda: NOW
     sids: list[str] = []
     for i in range(30):
@@ -105,8 +178,8 @@ def data(emu: Emulator) -> dict[str, Any]:
             emu.add_participant(sid, label="last", status="connected")
     for i, sid in enumerate(sids):
         if STATUSES[i % 3] == "completed":
-            conference = emu.state.conference(DEMO_ACCOUNT_SID, sid)
+            conference = emu.state.conference(emu.demo_account, sid)
             assert conference is not None
             emu.state.end_conference(conference, "conference-ended-via-api", None)
     emu.requests.clear()
-    return {"sids": sids, "oracle": oracle.build(emu)}
+    return {"sids": sids}

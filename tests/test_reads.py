@@ -13,7 +13,7 @@ import pytest
 import driver
 from driver.emulator import Emulator
 from tests import oracle
-from tests.conftest import STATUSES
+from tests.conftest import STATUSES, ProviderUnderTest
 
 
 def rows(conn: driver.Connection, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
@@ -30,6 +30,18 @@ def check(
     else:
         assert sorted(got, key=repr) == sorted(want, key=repr)
     return got
+
+
+@pytest.fixture
+def pconn(any_provider: ProviderUnderTest) -> driver.Connection:
+    """A connection to each provider in turn (for tests of SQL semantics, not of a wire)."""
+    return any_provider.connect()
+
+
+@pytest.fixture
+def pdata(any_data: dict[str, Any]) -> dict[str, Any]:
+    """The data set and its oracle on the provider ``pconn`` talks to."""
+    return any_data
 
 
 def gets(emu: Emulator) -> list[Any]:
@@ -74,8 +86,8 @@ def test_full_scan(conn: driver.Connection, data: dict[str, Any], emu: Emulator)
         "Region = 'us1' AND Status != 'completed'",
     ],
 )
-def test_conference_filters(conn: driver.Connection, data: dict[str, Any], where: str) -> None:
-    check(conn, data, f"SELECT * FROM Conferences WHERE {where}")
+def test_conference_filters(pconn: driver.Connection, pdata: dict[str, Any], where: str) -> None:
+    check(pconn, pdata, f"SELECT * FROM Conferences WHERE {where}")
 
 
 def test_status_filter_is_pushed(
@@ -142,18 +154,18 @@ def test_sid_in_subquery_arrives_as_one_set(
 
 
 def test_bound_parameters_do_not_change_the_plan(
-    conn: driver.Connection, data: dict[str, Any]
+    pconn: driver.Connection, pdata: dict[str, Any]
 ) -> None:
     for status in STATUSES:
-        check(conn, data, "SELECT * FROM Conferences WHERE Status = ?", (status,))
-        check(conn, data, "SELECT * FROM Conferences WHERE Status = :s", {"s": status})
+        check(pconn, pdata, "SELECT * FROM Conferences WHERE Status = ?", (status,))
+        check(pconn, pdata, "SELECT * FROM Conferences WHERE Status = :s", {"s": status})
 
 
-def test_rowid_constraints_are_not_pushed(conn: driver.Connection, data: dict[str, Any]) -> None:
-    all_rows = conn.cursor().execute("SELECT rowid, Sid FROM Conferences").fetchall()
+def test_rowid_constraints_are_not_pushed(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
+    all_rows = pconn.cursor().execute("SELECT rowid, Sid FROM Conferences").fetchall()
     rowid, sid = all_rows[2]
-    assert rows(conn, "SELECT Sid FROM Conferences WHERE rowid = ?", (rowid,)) == [(sid,)]
-    assert rows(conn, "SELECT Sid FROM Conferences WHERE rowid = 2") == []
+    assert rows(pconn, "SELECT Sid FROM Conferences WHERE rowid = ?", (rowid,)) == [(sid,)]
+    assert rows(pconn, "SELECT Sid FROM Conferences WHERE rowid = 2") == []
 
 
 # --- LIMIT / ORDER BY traps --------------------------------------------------------------
@@ -177,37 +189,37 @@ def test_limit_offset(conn: driver.Connection, data: dict[str, Any], emu: Emulat
 
 
 def test_order_by_with_limit_is_not_truncated_first(
-    conn: driver.Connection, data: dict[str, Any]
+    pconn: driver.Connection, pdata: dict[str, Any]
 ) -> None:
     check(
-        conn,
-        data,
+        pconn,
+        pdata,
         "SELECT FriendlyName, DateCreated FROM Conferences ORDER BY DateCreated ASC LIMIT 3",
         ordered=True,
     )
     check(
-        conn,
-        data,
+        pconn,
+        pdata,
         "SELECT Sid FROM Conferences ORDER BY FriendlyName DESC, Sid LIMIT 5 OFFSET 2",
         ordered=True,
     )
 
 
-def test_limit_with_inexact_filter(conn: driver.Connection, data: dict[str, Any]) -> None:
+def test_limit_with_inexact_filter(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
     got = check(
-        conn,
-        data,
+        pconn,
+        pdata,
         "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init'",
     )
     limited = rows(
-        conn,
+        pconn,
         "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 11:00:00' AND Status != 'init' LIMIT 3",
     )
     assert len(limited) == min(3, len(got)) and set(limited) <= set(got)
 
 
-def test_limit_with_like(conn: driver.Connection, data: dict[str, Any]) -> None:
-    got = rows(conn, "SELECT FriendlyName FROM Conferences WHERE FriendlyName LIKE 'Sup%' LIMIT 4")
+def test_limit_with_like(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
+    got = rows(pconn, "SELECT FriendlyName FROM Conferences WHERE FriendlyName LIKE 'Sup%' LIMIT 4")
     assert len(got) == 4 and all(n.startswith("Sup") for (n,) in got)
 
 
@@ -266,8 +278,8 @@ def test_participants_without_conference_lists_all_live(
         "CallSid LIKE 'CA%' AND Label != 'p0'",
     ],
 )
-def test_participant_filters(conn: driver.Connection, data: dict[str, Any], where: str) -> None:
-    check(conn, data, f"SELECT * FROM Participants WHERE {where}")
+def test_participant_filters(pconn: driver.Connection, pdata: dict[str, Any], where: str) -> None:
+    check(pconn, pdata, f"SELECT * FROM Participants WHERE {where}")
 
 
 def test_participants_of_one_conference(
@@ -288,10 +300,10 @@ def test_participants_muted_filter_is_pushed(
     assert ("Muted", "true") in req.query
 
 
-def test_participants_conference_in(conn: driver.Connection, data: dict[str, Any]) -> None:
-    sids = [*data["sids"][:6], "CF" + "f" * 32]
+def test_participants_conference_in(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
+    sids = [*pdata["sids"][:6], "CF" + "f" * 32]
     marks = ", ".join("?" for _ in sids)
-    check(conn, data, f"SELECT * FROM Participants WHERE ConferenceSid IN ({marks})", sids)
+    check(pconn, pdata, f"SELECT * FROM Participants WHERE ConferenceSid IN ({marks})", sids)
 
 
 def test_participant_by_call_sid_and_label(
@@ -338,15 +350,15 @@ def test_join_pushes_the_key(conn: driver.Connection, data: dict[str, Any], emu:
     assert len(participant_lists) == in_progress
 
 
-def test_left_join_and_aggregates(conn: driver.Connection, data: dict[str, Any]) -> None:
+def test_left_join_and_aggregates(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
     check(
-        conn,
-        data,
+        pconn,
+        pdata,
         "SELECT c.Sid, count(p.CallSid) FROM Conferences c LEFT JOIN Participants p ON p.ConferenceSid = c.Sid GROUP BY c.Sid",
     )
     check(
-        conn,
-        data,
+        pconn,
+        pdata,
         "SELECT p.Label, c.Status FROM Participants p JOIN Conferences c ON c.Sid = p.ConferenceSid WHERE p.Muted = 1",
     )
 
@@ -374,19 +386,13 @@ EXPECTED_TYPES = {
 
 
 @pytest.mark.parametrize("table", ["Conferences", "Participants"])
-def test_typeof_every_column(
-    conn: driver.Connection, data: dict[str, Any], emu: Emulator, table: str
-) -> None:
+def test_typeof_every_column(pconn: driver.Connection, pdata: dict[str, Any], table: str) -> None:
     from driver import schema
 
-    if table == "Participants":  # queue_time only exists on a freshly created participant
-        conn.cursor().execute(
-            "EXEC AddParticipants ConferenceSid = 'typeof', From = '+15551230000', To = '+15551230001'"
-        )
     columns = schema.load().tables[table].columns
     select = ", ".join(f'typeof("{c.name}")' for c in columns)
     seen: dict[str, set[str]] = {c.name: set() for c in columns}
-    for row in rows(conn, f"SELECT {select} FROM {table}"):
+    for row in rows(pconn, f"SELECT {select} FROM {table}"):
         for c, t in zip(columns, row, strict=True):
             seen[c.name].add(t)
     for c in columns:
@@ -394,16 +400,25 @@ def test_typeof_every_column(
         assert seen[c.name] <= allowed, (c.name, seen[c.name])
 
 
+def test_typeof_queue_time_after_create(conn: driver.Connection, data: dict[str, Any]) -> None:
+    # QueueTime only exists on a freshly created Twilio participant.
+    conn.cursor().execute(
+        "EXEC AddParticipants ConferenceSid = 'typeof', From = '+15551230000', To = '+15551230001'"
+    )
+    got = rows(conn, "SELECT DISTINCT typeof(QueueTime) FROM Participants")
+    assert set(got) <= {("integer",), ("null",)}
+
+
 def test_datetimes_compare_with_sqlite_functions(
-    conn: driver.Connection, data: dict[str, Any]
+    pconn: driver.Connection, pdata: dict[str, Any]
 ) -> None:
     got = rows(
-        conn,
+        pconn,
         "SELECT DateCreated FROM Conferences WHERE DateCreated > datetime('2026-11-20 12:00:00', '-1 day')",
     )
     assert got and all(len(d) == 19 and d[10] == " " for (d,) in got)
 
 
-def test_integers_sort_numerically(conn: driver.Connection, data: dict[str, Any]) -> None:
-    got = [m for (m,) in rows(conn, "SELECT Muted FROM Participants ORDER BY Muted")]
+def test_integers_sort_numerically(pconn: driver.Connection, pdata: dict[str, Any]) -> None:
+    got = [m for (m,) in rows(pconn, "SELECT Muted FROM Participants ORDER BY Muted")]
     assert got == sorted(got)

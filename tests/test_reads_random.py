@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-import driver
-from driver.emulator import Emulator
 from tests import oracle
+from tests.conftest import ProviderUnderTest
 
 CONFERENCE_TERMS = [
     ("Status = ?", lambda r: [r.choice(["init", "in-progress", "completed", "bogus"])]),
@@ -91,8 +90,9 @@ def _query(rng: random.Random, data: dict[str, Any]) -> tuple[str, list[Any], bo
 
 @pytest.mark.parametrize("seed", range(10))
 def test_random_queries_match_the_oracle(
-    conn: driver.Connection, data: dict[str, Any], emu: Emulator, seed: int
+    any_provider: ProviderUnderTest, any_data: dict[str, Any], seed: int
 ) -> None:
+    conn, data = any_provider.connect(), any_data
     rng = random.Random(seed)
     for _ in range(50):
         sql, params, ordered = _query(rng, data)

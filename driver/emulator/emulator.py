@@ -7,7 +7,7 @@ from datetime import datetime
 from .callbacks import CallbackSender, Notifier
 from .faults import FaultPlan, RequestLog
 from .resources import conference_json, participant_json
-from .sids import ACCOUNT_SID, API_KEY_SID, DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from .sids import ACCOUNT_SID, API_KEY_SID
 from .state import (
     CONFERENCE_STATUSES,
     LIVE_PARTICIPANT_STATUSES,
@@ -24,8 +24,8 @@ from .wire import wire_class
 class Emulator:
     """A stateful, in-memory conference API, served in one provider's wire format.
 
-    A fresh emulator has one account, :data:`DEMO_ACCOUNT_SID` with
-    :data:`DEMO_AUTH_TOKEN`, and no conferences.  Serve it with
+    A fresh emulator has its wire's demo account (on Twilio's wire
+    :data:`DEMO_ACCOUNT_SID` with :data:`DEMO_AUTH_TOKEN`) and no conferences.  Serve it with
     :func:`driver.emulator.create_app` or :class:`driver.emulator.EmulatorServer`.
 
     Knobs: ``latency`` (seconds added to every request), ``faults``
@@ -46,9 +46,10 @@ class Emulator:
         wire: str = "twilio",
     ) -> None:
         self.state = State(clock or system_clock)
-        self.state.add_account(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
         # The provider wire format served (see driver.emulator.wire); Twilio by default.
+        # It registers its demo account (and its identifier style) on the state.
         self.wire = wire_class(wire)(self)
+        self.demo_account = self.wire.demo_account
         self.callbacks = CallbackSender()
         self.state.listener = Notifier(self.state, self.callbacks)
         self.faults = FaultPlan()
@@ -221,7 +222,13 @@ class Emulator:
         """Every conference of the account (default: the demo account), newest first."""
         account = self._account(account_sid)
         with self.state.lock:
-            return [conference_json(c) for c in self.state.by_account.get(account, [])]
+            return [self.wire.conference_json(c) for c in self.state.by_account.get(account, [])]
+
+    def live_participants(self, conference_sid: str) -> list[dict[str, object]]:
+        """The participants a list of the conference shows, as the wire renders them."""
+        with self.state.lock:
+            conference = self._conference(conference_sid)
+            return [self.wire.participant_json(p) for p in conference.live_participants()]
 
     def conference(self, conference_sid: str) -> dict[str, object]:
         """One conference's resource JSON (any account)."""
@@ -236,7 +243,7 @@ class Emulator:
     # -- helpers --------------------------------------------------------------------
 
     def _account(self, account_sid: str | None) -> str:
-        account = account_sid or DEMO_ACCOUNT_SID
+        account = account_sid or self.demo_account
         if account not in self.state.accounts:
             raise ValueError(f"unknown account {account!r}")
         return account

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from .sids import DEMO_ACCOUNT_SID
 from .state import CONFERENCE_STATUSES, Conference, Participant
 
 if TYPE_CHECKING:
@@ -94,7 +93,7 @@ def seed_bulk(
     if status not in CONFERENCE_STATUSES:
         raise ValueError(f"status must be one of {CONFERENCE_STATUSES}")
     state = emulator.state
-    account = account_sid or DEMO_ACCOUNT_SID
+    account = account_sid or emulator.demo_account
     if account not in state.accounts:
         raise ValueError(f"unknown account {account!r}")
     member_status = {"completed": "complete", "init": "ringing"}.get(status, "connected")

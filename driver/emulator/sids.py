@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections import Counter
 
 DEMO_ACCOUNT_SID = "ACcec847a17627701845f3515221998583"
@@ -40,3 +41,14 @@ class SidFactory:
     def reset(self) -> None:
         """Restart every counter, so the next SIDs repeat a fresh emulator's."""
         self._counters.clear()
+
+
+class UuidFactory(SidFactory):
+    """Mints deterministic UUIDs (the same per prefix and count), for providers whose ids
+    are UUIDs (SignalWire, Telnyx, jambonz)."""
+
+    def next(self, prefix: str) -> str:
+        """Return the next UUID for the kind of object ``prefix`` names."""
+        self._counters[prefix] += 1
+        seed = f"{self._salt}:{prefix}:{self._counters[prefix]}".encode()
+        return str(uuid.UUID(bytes=hashlib.sha256(seed).digest()[:16], version=4))

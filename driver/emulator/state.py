@@ -158,6 +158,7 @@ class State:
         self.sids = SidFactory()
         self.accounts: dict[str, Account] = {}
         self.api_keys: dict[str, tuple[str, str]] = {}
+        self.tokens: dict[str, str] = {}  # bearer token -> account
         self.conferences: dict[str, Conference] = {}
         self.by_account: dict[str, list[Conference]] = {}
         self.calls: dict[str, Participant] = {}
@@ -204,6 +205,17 @@ class State:
         """Register an API key that authenticates as ``account_sid``."""
         with self.lock:
             self.api_keys[key_sid] = (account_sid, secret)
+
+    def add_token(self, token: str, account_sid: str) -> None:
+        """Register a bearer token (an API key) that authenticates as ``account_sid``."""
+        with self.lock:
+            self.tokens[token] = account_sid
+
+    def authenticate_token(self, token: str) -> str | None:
+        """The account a bearer token proves, or ``None``."""
+        with self.lock:
+            account = self.tokens.get(token)
+            return account if account in self.accounts else None
 
     def authenticate(self, username: str, password: str) -> str | None:
         """The account SID these Basic credentials prove, or ``None``."""

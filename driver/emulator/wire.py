@@ -20,6 +20,7 @@ from .params import Params
 
 if TYPE_CHECKING:
     from .emulator import Emulator
+    from .state import Conference, Participant
 
 _WIRES: dict[str, type[Wire]] = {}
 
@@ -63,6 +64,9 @@ class Wire:
     """One provider's API over the shared emulator state."""
 
     name: ClassVar[str] = ""
+    # Where the API lives under the server's root (BaseUrl = server URL + base_path).
+    base_path: ClassVar[str] = ""
+    demo_account: str = ""  # the account a fresh emulator starts with (set by __init__)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -70,7 +74,16 @@ class Wire:
             _WIRES[cls.name] = cls
 
     def __init__(self, emulator: Emulator) -> None:
+        """Attach to ``emulator``: register the demo account (and identifier style)."""
         self.emulator = emulator
+
+    def conference_json(self, conference: Conference) -> dict[str, Any]:
+        """A conference as this provider renders it in a list."""
+        raise NotImplementedError
+
+    def participant_json(self, participant: Participant) -> dict[str, Any]:
+        """A participant as this provider renders it in a list."""
+        raise NotImplementedError
 
     def demo_credentials(self) -> dict[str, str]:
         """The demo account's credentials, named as the provider's connection properties."""

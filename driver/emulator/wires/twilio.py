@@ -7,11 +7,18 @@ Basic with the account or an API key, form bodies, the operations in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import endpoints
 from ..errors import AUTHENTICATION_FAILED, METHOD_NOT_ALLOWED, ApiError, error_body, not_found
+from ..resources import conference_json, participant_json
 from ..routing import METHODS, account_segment, match
 from ..sids import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+    from ..state import Conference, Participant
 
 # Twilio's code for each status the transport may have to answer on its own.
 _CODES = {401: AUTHENTICATION_FAILED, 404: 20404, 405: METHOD_NOT_ALLOWED, 429: 20429, 500: 20500}
@@ -21,6 +28,17 @@ class TwilioWire(Wire):
     """Twilio: Basic auth, ``.json`` paths, form bodies, ``{code, message, more_info, status}``."""
 
     name = "twilio"
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        emulator.state.add_account(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        self.demo_account = DEMO_ACCOUNT_SID
+
+    def conference_json(self, conference: Conference) -> dict[str, Any]:
+        return conference_json(conference)
+
+    def participant_json(self, participant: Participant) -> dict[str, Any]:
+        return participant_json(participant)
 
     def demo_credentials(self) -> dict[str, str]:
         return {"AccountSid": DEMO_ACCOUNT_SID, "AuthToken": DEMO_AUTH_TOKEN}
