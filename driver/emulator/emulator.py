@@ -198,6 +198,11 @@ class Emulator:
             )
             return participant_json(participant)
 
+    def create_call(self, from_: str, to: str, account_sid: str | None = None) -> str:
+        """A live call in no conference (for JoinConference tests); returns its SID."""
+        with self.state.lock:
+            return self.state.new_call(self._account(account_sid), from_, to).sid
+
     def hang_up(self, call_sid: str) -> None:
         """The participant on ``call_sid`` hangs up (ends the conference when Twilio would)."""
         with self.state.lock:

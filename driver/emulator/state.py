@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .sids import SidFactory
 
@@ -144,6 +145,24 @@ class Conference:
         return [p for p in self.participants if p.live]
 
 
+@dataclass(slots=True, eq=False)
+class Call:
+    """A live call that is not (or not yet) in a conference.
+
+    A call joins a conference as a :class:`Participant` with the same call
+    SID (see :meth:`State.join_call`); moving it to another conference ends
+    its participation in the first.
+    """
+
+    sid: str
+    account_sid: str
+    from_: str
+    to: str
+    status: str  # queued | ringing | in-progress | completed
+    date_created: datetime
+    options: dict[str, object] = field(default_factory=dict)
+
+
 def conference_sort_key(conference: Conference) -> tuple[int, str]:
     """Key function for bisecting an account's conference list."""
     return conference.sort_key
@@ -162,6 +181,7 @@ class State:
         self.conferences: dict[str, Conference] = {}
         self.by_account: dict[str, list[Conference]] = {}
         self.calls: dict[str, Participant] = {}
+        self.live_calls: dict[str, Call] = {}  # calls placed or redirected, by call SID
         self.pending: dict[str, Participant] = {}
         self._live_by_name: dict[tuple[str, str], Conference] = {}
         self.listener: Listener | None = None
@@ -189,6 +209,7 @@ class State:
             self.conferences.clear()
             self.by_account = {sid: [] for sid in self.accounts}
             self.calls.clear()
+            self.live_calls.clear()
             self.pending.clear()
             self._live_by_name.clear()
             self.sids.reset()
@@ -331,13 +352,14 @@ class State:
         start_conference_on_enter: bool = True,
         options: dict[str, object] | None = None,
         date_created: datetime | None = None,
+        call_sid: str | None = None,
     ) -> Participant:
-        """Create a participant in ``conference`` with the given resource fields."""
+        """Create a participant in ``conference`` (on a new call unless ``call_sid`` is given)."""
         with self.lock:
             now = self.now()
             created = to_utc_second(date_created) if date_created else now
             participant = Participant(
-                call_sid=self.sids.next("CA"),
+                call_sid=call_sid or self.sids.next("CA"),
                 account_sid=conference.account_sid,
                 conference_sid=conference.sid,
                 index=len(conference.participants),
@@ -360,6 +382,40 @@ class State:
             if status == "connected":
                 self._on_connected(participant, now)
             return participant
+
+    # -- calls ------------------------------------------------------------------
+
+    def new_call(self, account_sid: str, from_: str, to: str, status: str = "in-progress") -> Call:
+        """A live call outside any conference (e.g. one placed by the API)."""
+        with self.lock:
+            call = Call(self.sids.next("CA"), account_sid, from_, to, status, self.now())
+            self.live_calls[call.sid] = call
+            return call
+
+    def join_call(self, call_sid: str, conference: Conference, **fields: Any) -> Participant:
+        """Move a live call into ``conference`` (leaving the one it is in, if any).
+
+        ``fields`` are :meth:`new_participant`'s keyword arguments.
+        """
+        with self.lock:
+            current = self.calls.get(call_sid)
+            if current is not None and current.live:
+                if current.conference_sid == conference.sid:
+                    return current
+                self.remove_participant(current, kicked=False)
+            call = self.live_calls.get(call_sid)
+            if call is not None:
+                call.status = "in-progress"
+            return self.new_participant(conference, "connected", call_sid=call_sid, **fields)
+
+    def call_is_live(self, call_sid: str) -> bool:
+        """Whether ``call_sid`` is a live call (in a conference or not)."""
+        with self.lock:
+            participant = self.calls.get(call_sid)
+            if participant is not None and participant.live:
+                return True
+            call = self.live_calls.get(call_sid)
+            return call is not None and call.status != "completed"
 
     def participant(self, conference: Conference, ref: str) -> Participant | None:
         """A live participant of ``conference`` by call SID or label."""
