@@ -25,10 +25,14 @@ SPEC = SHARED / "specs" / "twilio" / "conferences-participants.openapi.json"
 SEED_TYPES = {"String": "TEXT", "Integer": "INTEGER", "Boolean": "BOOLEAN"}
 PROCEDURES = (
     "AddParticipants",
+    "JoinConference",
     "ModifyParticipants",
     "RemoveParticipant",
     "ModifyConference",
 )
+# The procedures that Twilio runs as the one request its TOML declares (checked against
+# the Twilio spec below); JoinConference is built by the provider class instead.
+DECLARED_ON_TWILIO = tuple(p for p in PROCEDURES if p != "JoinConference")
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +287,7 @@ SPEC_TYPES = {
 }
 
 
-@pytest.mark.parametrize("name", PROCEDURES)
+@pytest.mark.parametrize("name", DECLARED_ON_TWILIO)
 def test_inputs_exist_in_spec_with_matching_types(
     spec: dict[str, Any], catalog: schema.Catalog, name: str
 ) -> None:
@@ -302,7 +306,7 @@ def test_inputs_exist_in_spec_with_matching_types(
         assert (prop["type"] == "array") == inp.list, inp.name
 
 
-@pytest.mark.parametrize("name", PROCEDURES)
+@pytest.mark.parametrize("name", DECLARED_ON_TWILIO)
 def test_closed_sets_agree_with_spec(
     spec: dict[str, Any], catalog: schema.Catalog, name: str
 ) -> None:

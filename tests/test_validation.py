@@ -58,6 +58,8 @@ def _good(inp: Input) -> object:
         return "+18149044818"
     if inp.format == "url":
         return "https://example.com/hook"
+    if inp.format == "base64":
+        return "eyJvcmRlciI6IDQyfQ=="
     if inp.format in ("call", "trunk"):
         return {"call": "CA", "trunk": "BY"}[inp.format] + "0123456789abcdef" * 2
     return REQUIRED.get(inp.name, "some text")
@@ -82,8 +84,9 @@ def _ids(item: tuple[Procedure, Input]) -> str:
 @pytest.mark.parametrize(("proc", "inp"), ALL_INPUTS, ids=[_ids(x) for x in ALL_INPUTS])
 def test_good_value_passes(proc: Procedure, inp: Input) -> None:
     args = {**_base(proc), inp.name: _good(inp)}
-    if getattr(inp, "requires", None) or inp.name == "Coaching":
-        args["CallSidToCoach"] = "CA" + "0" * 32
+    needed = proc.input(inp.requires) if inp.requires else None
+    if needed is not None:  # give what the rule asks for (a true BOOLEAN, or a value)
+        args[needed.name] = True if needed.type == "BOOLEAN" else _good(needed)
     out = validate_inputs(proc, args)
     assert inp.name in out
     expected_type = {"TEXT": str, "INTEGER": int, "BOOLEAN": bool}[inp.type]
