@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -27,7 +28,6 @@ from typing import Any, Protocol
 import anyio
 import httpx
 import orjson
-import tenacity
 
 from ._version import __version__
 from .errors import (
@@ -35,6 +35,7 @@ from .errors import (
     Error,
     OperationalError,
 )
+from .throttle import Gate, GateStats
 
 log = logging.getLogger("confsql.http")
 
@@ -52,11 +53,16 @@ class _Retryable(Exception):
     """Internal: the request was provably not processed and may be sent again."""
 
     def __init__(
-        self, reason: str, retry_after: float | None = None, maybe_processed: bool = False
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        maybe_processed: bool = False,
+        throttled: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.throttled = throttled  # a 429
         # Sent with an idempotency key and unanswered: safe to repeat, but if every
         # attempt goes unanswered, whether it was carried out is unknown.
         self.maybe_processed = maybe_processed
@@ -64,27 +70,18 @@ class _Retryable(Exception):
 
 @dataclass
 class Stats:
-    """Counters a connection exposes for tests, benchmarks and progress display."""
+    """Counters a connection exposes for tests, benchmarks and progress display.
+
+    ``gate`` is the provider account's admission state: the concurrency limit
+    in use, requests in flight, 429s and time spent paused.
+    """
 
     requests: int = 0
     retries: int = 0
     rows: int = 0
     cache_hits: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
-
-
-class _WaitRetryAfter(tenacity.wait.wait_base):
-    """Honour Retry-After when the server sent one, else jittered exponential backoff."""
-
-    def __init__(self, budget: float = MAX_RETRY_WAIT) -> None:
-        self._budget = budget
-        self._fallback = tenacity.wait_random_exponential(multiplier=0.25, max=8.0)
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, self._budget)
-        return min(float(self._fallback(retry_state)), self._budget)
+    gate: GateStats = field(default_factory=GateStats)
 
 
 class Wire(Protocol):
@@ -95,6 +92,8 @@ class Wire(Protocol):
     def encode_body(self, fields: Sequence[tuple[str, Any]]) -> dict[str, Any]: ...
 
     def retry_after(self, response: httpx.Response) -> float | None: ...
+
+    def rate_limit(self, response: httpx.Response) -> tuple[int, float] | None: ...
 
     def error(
         self, response: httpx.Response, what: str, mutating: bool, outcome_unknown: type[Error]
@@ -113,7 +112,7 @@ class ApiClient:
         wire: Wire,
         *,
         timeout: float,
-        max_concurrency: int,
+        gate: Gate,
         transport: httpx.AsyncBaseTransport | None = None,
         cache_ttl: float = 0.0,
         retry_budget: float = MAX_RETRY_WAIT,
@@ -121,52 +120,45 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.wire = wire
         self.timeout = timeout
-        self.max_concurrency = max_concurrency
-        self.stats = Stats()
+        self.gate = gate
+        self.stats = Stats(gate=gate.stats)
         self.cache_ttl = cache_ttl
         self.retry_budget = retry_budget
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, Any]] = {}
         self._transport = transport
         self._clients: list[httpx.AsyncClient] = []
         self._busy: list[int] = []  # requests in flight per pooled client
-        self._slots: asyncio.Semaphore | None = None
         self._origin = _origin(httpx.URL(self.base_url))
         self.in_flight = 0  # HTTP exchanges running now (tests: nothing left after a statement)
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"
 
-    def _ensure(self) -> asyncio.Semaphore:
-        """Create the pooled clients on first use; return the request slots.
+    def _new_pool(self) -> httpx.AsyncClient:
+        """One more small pool of connections (``CONNECTIONS_PER_POOL``).
 
-        The connections are spread over several small httpx pools
-        (``CONNECTIONS_PER_POOL`` each): httpcore scans a pool's connections on
-        every request and response, so one large pool slows down sharply past a
-        few dozen concurrent requests (encode/httpx#3215), while several small
-        ones keep MaxConcurrency=64 close to 64-way parallel.  A request takes a
-        slot first and then the least busy pool, so no pool ever has to queue.
+        The connections are spread over several small httpx pools: httpcore
+        scans a pool's connections on every request and response, so one large
+        pool slows down sharply past a few dozen concurrent requests
+        (encode/httpx#3215), while small ones keep 64 requests close to 64-way
+        parallel.  Pools are added as the gate lets more requests through.
         """
-        if not self._clients or self._slots is None:
-            auth = self.wire.auth()
-            pools = max(1, -(-self.max_concurrency // CONNECTIONS_PER_POOL))
-            per_pool = -(-self.max_concurrency // pools)
-            limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-            self._clients = [
-                httpx.AsyncClient(
-                    base_url=self.base_url,
-                    auth=auth,
-                    timeout=httpx.Timeout(self.timeout),
-                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                    limits=limits,
-                    transport=self._transport,
-                    http2=_h2_available() and self._transport is None,
-                    follow_redirects=False,
-                )
-                for _ in range(pools)
-            ]
-            self._slots = asyncio.Semaphore(self.max_concurrency)
-            self._busy = [0] * pools
-        return self._slots
+        limits = httpx.Limits(
+            max_connections=CONNECTIONS_PER_POOL, max_keepalive_connections=CONNECTIONS_PER_POOL
+        )
+        client = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=self.wire.auth(),
+            timeout=httpx.Timeout(self.timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            limits=limits,
+            transport=self._transport,
+            http2=_h2_available() and self._transport is None,
+            follow_redirects=False,
+        )
+        self._clients.append(client)
+        self._busy.append(0)
+        return client
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -196,60 +188,64 @@ class ApiClient:
         """
         mutating = method.upper() not in ("GET", "HEAD")
         target = self._absolute(url, params, what)
-        retrying = tenacity.AsyncRetrying(
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            wait=_WaitRetryAfter(self.retry_budget),
-            stop=(
-                tenacity.stop_before_delay(self.retry_budget)
-                | tenacity.stop_after_attempt(MAX_ATTEMPTS)
-            ),
-            reraise=True,
-            before_sleep=self._count_retry,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._send_once(method, target, body, mutating, what, idempotent)
-        except _Retryable as exc:
-            throttled = exc.retry_after is not None or "429" in exc.reason
-            advice = (
-                "Lower MaxConcurrency or try again later."
-                if throttled
-                else "Check BaseUrl (or Region/Edge) and the network, or try again later."
-            )
-            tried = (
-                "not retried (RetryBudget=0)"
-                if self.retry_budget <= 0
-                else f"still failing after retrying for up to {self.retry_budget:g} s (RetryBudget)"
-            )
-            if exc.maybe_processed:
-                raise OutcomeUnknown(
-                    f"{what}: {exc.reason}; {tried} with the same idempotency key, which the "
-                    "provider would ignore had it already acted. It may or may not have been "
-                    "carried out; running it again with the same key is safe."
-                ) from None
-            raise OperationalError(
-                f"{what}: {exc.reason}; {tried}. {advice}",
-                status=429 if throttled else None,
-            ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(method, target, body, mutating, what, idempotent)
+            except _Retryable as exc:
+                attempt += 1
+                wait = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
+                if attempt >= MAX_ATTEMPTS or time.monotonic() + wait > deadline:
+                    raise self._gave_up(exc, what) from None
+                self.stats.retries += 1
+                log.info("retrying after %s (attempt %d)", exc.reason, attempt)
+                if exc.retry_after is None:
+                    await asyncio.sleep(wait)  # a Retry-After pause is the gate's, shared
 
-    def _count_retry(self, state: tenacity.RetryCallState) -> None:
-        self.stats.retries += 1
-        exc = state.outcome.exception() if state.outcome else None
-        log.info("retrying after %s (attempt %d)", exc, state.attempt_number)
+    def _gave_up(self, exc: _Retryable, what: str) -> OperationalError:
+        """The error once retrying is over (or off)."""
+        throttled = exc.throttled
+        advice = (
+            "Lower MaxConcurrency or try again later."
+            if throttled
+            else "Check BaseUrl (or Region/Edge) and the network, or try again later."
+        )
+        tried = (
+            "not retried (RetryBudget=0)"
+            if self.retry_budget <= 0
+            else f"still failing after retrying for up to {self.retry_budget:g} s (RetryBudget)"
+        )
+        if exc.maybe_processed:
+            return OutcomeUnknown(
+                f"{what}: {exc.reason}; {tried} with the same idempotency key, which the "
+                "provider would ignore had it already acted. It may or may not have been "
+                "carried out; running it again with the same key is safe."
+            )
+        return OperationalError(
+            f"{what}: {exc.reason}; {tried}. {advice}", status=429 if throttled else None
+        )
 
     @contextlib.asynccontextmanager
     async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A request slot, and the least busy pooled client to send on."""
-        async with self._ensure():
+        """Admission by the gate, then the least busy pool (a new one if all are full)."""
+        started = await self.gate.acquire()
+        ok = False
+        try:
             busy = self._busy
-            pool = busy.index(min(busy))
+            least = min(busy) if busy else CONNECTIONS_PER_POOL
+            if least >= CONNECTIONS_PER_POOL:
+                self._new_pool()
+                least = 0
+            pool = busy.index(least)
             busy[pool] += 1
             try:
                 yield self._clients[pool]
+                ok = True
             finally:
                 busy[pool] -= 1
+        finally:
+            self.gate.release(started, ok=ok)
 
     def _absolute(self, url: str, params: Sequence[tuple[str, str]] | None, what: str) -> httpx.URL:
         """The request URL, built once (httpx would parse a relative one three times).
@@ -290,6 +286,9 @@ class ApiClient:
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 log.debug("%s %s", method, target)
                 response = await self._exchange(client, method, target, content)
+                budget = self.wire.rate_limit(response)
+                if budget is not None:
+                    self.gate.budget(*budget)
         except httpx.ConnectError as exc:
             if _unknown_host(exc):  # retrying a name that does not exist only wastes time
                 raise OperationalError(
@@ -321,8 +320,10 @@ class ApiClient:
         # would wait for the cyclic garbage collector; a large extract piles them up.
         response.stream = _READ
         if response.status_code == 429:
+            retry_after = self.wire.retry_after(response)
+            self.gate.throttled(retry_after)
             raise _Retryable(
-                "the provider answered 429 Too Many Requests", self.wire.retry_after(response)
+                "the provider answered 429 Too Many Requests", retry_after, throttled=True
             )
         if response.status_code >= 500 and idempotent:
             raise _Retryable(f"the provider answered {response.status_code}", maybe_processed=True)
@@ -435,6 +436,11 @@ _READ = httpx.ByteStream(b"")  # stands in for a response's stream once its body
 
 def _reason(exc: BaseException) -> str:
     return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+
+
+def _backoff(attempt: int) -> float:
+    """Jittered exponential backoff when the provider gave no Retry-After."""
+    return float(min(8.0, 0.05 * 2.0**attempt)) * random.uniform(0.5, 1.0)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -34,6 +34,7 @@ class Property:
     minimum: float | None = None
     maximum: float | None = None
     check: Callable[[str], str | None] | None = None  # text -> problem, or None if fine
+    words: tuple[str, ...] = ()  # special values a number property also takes (e.g. auto)
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -96,10 +97,13 @@ COMMON: tuple[Property, ...] = (
     Property(
         "MaxConcurrency",
         int,
-        16,
-        "Most HTTP requests in flight at once; 1 means strictly sequential.",
+        "auto",
+        "Most HTTP requests in flight at once: auto adapts to the provider's limits "
+        "(starts at 16, within 1 to 256, shared by the connections to one account); a number "
+        "fixes it (1 means strictly sequential).",
         minimum=1,
         maximum=256,
+        words=("auto",),
     ),
     Property(
         "RetryBudget",
@@ -196,6 +200,8 @@ def convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
         return text
     if prop.kind is bool:
         return _boolean(label, raw)
+    if isinstance(raw, str) and raw.strip().lower() in prop.words:
+        return raw.strip().lower()
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ProgrammingError(f"{label} must be a number, not {type(raw).__name__}")
     try:
@@ -204,7 +210,8 @@ def convert(prop: Property, raw: Any, from_env: Mapping[str, str]) -> Any:
         raise ProgrammingError(f"{label} is out of range") from None
     except ValueError:
         shown = "" if prop.secret else f", not {str(raw)[:20]!r}"
-        raise ProgrammingError(f"{label} must be a number{shown}") from None
+        also = "".join(f" or {w}" for w in prop.words)
+        raise ProgrammingError(f"{label} must be a number{also}{shown}") from None
     if not math.isfinite(number):
         raise ProgrammingError(f"{label} must be a finite number, not {number}")
     if prop.kind is int and not number.is_integer():

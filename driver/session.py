@@ -9,6 +9,7 @@ procedure calls synchronously for callers on the SQLite side.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,18 @@ from .requests import Requester
 from .scan import Scanner
 from .schema import Catalog, ProviderMapping
 from .statement import Statement
+from .throttle import gate_for
+
+AUTO_SCAN_WIDTH = 64
+
+
+def _account_key(provider: Provider, base_url: str) -> tuple[str, ...]:
+    """Which gate a connection shares: one per provider account (secrets only as a hash)."""
+    secret = "\x1f".join(
+        str(provider.settings[p.name] or "") for p in provider.properties if p.secret
+    )
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:16]
+    return (provider.name, base_url, repr(sorted(provider.root_values().items())), digest)
 
 
 class Session:
@@ -45,17 +58,21 @@ class Session:
         else:
             self.provider = provider_cls(mapping, settings)
             base_url = self.provider.base_url()
+        fixed = settings["MaxConcurrency"]
+        fixed = None if fixed == "auto" else int(fixed)
+        gate = gate_for(_account_key(self.provider, base_url), fixed)
         self.client = ApiClient(
             base_url,
             self.provider,
             timeout=float(settings["Timeout"]),
-            max_concurrency=int(settings["MaxConcurrency"]),
+            gate=gate,
             transport=transport,
             cache_ttl=float(settings["CacheTtl"]),
             retry_budget=float(settings["RetryBudget"]),
         )
         self.requester = Requester(self.client, self.provider)
-        self.scanner = Scanner(catalog, self.requester, int(settings["MaxConcurrency"]))
+        # How many page streams one scan runs at once; the gate decides how many are sent.
+        self.scanner = Scanner(catalog, self.requester, fixed or AUTO_SCAN_WIDTH)
         self.runner = ProcedureRunner(catalog, self.requester)
         # The statement SQLite is stepping right now (set by the DB-API around each step).
         self.current: Statement | None = None

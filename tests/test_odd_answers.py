@@ -12,6 +12,7 @@ import pytest
 
 import driver
 from driver.emulator import Emulator
+from driver.throttle import Gate
 
 ADD = (
     "EXEC AddParticipants ConferenceSid = 'Room', From = '+15550100', To = '+15550101', Label = 'x'"
@@ -96,7 +97,7 @@ def test_next_page_link_to_another_origin_is_refused() -> None:
         "https://api.example.test",
         provider,
         timeout=5,
-        max_concurrency=2,
+        gate=Gate(2),
         transport=httpx.MockTransport(handler),
     )
     requester = Requester(client, provider)

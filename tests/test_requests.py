@@ -13,6 +13,7 @@ from driver import schema
 from driver.http import ApiClient
 from driver.requests import Requester
 from driver.settings import resolve
+from driver.throttle import Gate
 
 ACCOUNT = "AC" + "0" * 32
 
@@ -26,7 +27,7 @@ def _requester(handler: Any) -> Requester:
         "https://api.example.test",
         provider,
         timeout=5,
-        max_concurrency=2,
+        gate=Gate(2),
         transport=httpx.MockTransport(handler),
     )
     return Requester(client, provider)

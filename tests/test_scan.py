@@ -17,6 +17,7 @@ from driver.scan import Row, RowMaker, Scanner, bind_plan, merge
 from driver.session import Session
 from driver.settings import resolve
 from driver.statement import Prefetch
+from driver.throttle import Gate
 
 ACCOUNT = "AC" + "0" * 32
 
@@ -156,7 +157,7 @@ def test_a_parent_listed_twice_is_read_once() -> None:
     assert mapping_of is not None and table is not None
     provider = cls(mapping_of, settings)
     client = ApiClient(
-        "https://api.example.test", provider, timeout=5, max_concurrency=4,
+        "https://api.example.test", provider, timeout=5, gate=Gate(4),
         transport=httpx.MockTransport(handler),
     )  # fmt: skip
     scanner = Scanner(catalog, Requester(client, provider), 4)

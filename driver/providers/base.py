@@ -15,6 +15,7 @@ and a test module.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -244,6 +245,27 @@ class Provider:
             return max(0.0, float(raw))
         except ValueError:
             return None
+
+    def rate_limit(self, response: httpx.Response) -> tuple[int, float] | None:
+        """(requests remaining, seconds until the window resets) from rate-limit headers.
+
+        Reads the common spellings (``X-RateLimit-Remaining``/``-Reset`` and the
+        IETF ``RateLimit-Remaining``/``-Reset``); a reset that looks like a Unix
+        time is turned into seconds from now.
+        """
+        headers = response.headers
+        for prefix in ("x-ratelimit-", "ratelimit-"):
+            remaining, reset = headers.get(prefix + "remaining"), headers.get(prefix + "reset")
+            if remaining is None or reset is None:
+                continue
+            try:
+                left, until = int(float(remaining)), float(reset)
+            except ValueError:
+                return None
+            if until > 1_000_000_000:  # an epoch time
+                until -= time.time()
+            return left, max(0.0, until)
+        return None
 
     def decode_datetime(self, raw: str) -> str | None:
         """A provider timestamp as UTC 'YYYY-MM-DD HH:MM:SS' (None if unreadable)."""
