@@ -39,7 +39,7 @@ from driver.exec_parser import bind, parse_exec
 from . import config
 
 SEED = config.from_env().seed
-EXAMPLES = int(os.environ.get("SOAK_EXAMPLES", 150))
+EXAMPLES = int(os.environ.get("SOAK_EXAMPLES", 500))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,  # the hard limits below measure time; Hypothesis's deadline only reports
@@ -206,6 +206,7 @@ keyword_names = st.one_of(
 @example(props={"MaxConcurrency": 10000}, sandbox=True)  # A4: 59 s and 2 GB on first query
 @example(props={"Timeout": math.nan}, sandbox=True)  # A4/D: accepted, then every request fails
 @example(props={"Timeout": 10**5000}, sandbox=True)
+@example(props={"Provider": 10**5000}, sandbox=False)  # str() of it raises ValueError
 def test_connect_with_any_keywords(props: dict[str, Any], sandbox: bool) -> None:
     if sandbox:
         props = {"Provider": "Sandbox", **props}
