@@ -21,7 +21,7 @@ from typing import Any
 import apsw
 
 from . import catalog as sys_catalog
-from . import direct, dml, errors, explain, loop, schema
+from . import direct, dml, errors, explain, loop, schema, stats
 from .errors import Error, InterfaceError
 from .events import table as events_table
 from .exec_parser import bind, is_exec, parse_exec
@@ -202,6 +202,7 @@ class Connection:
         rows = sys_catalog.rows(self.catalog, self.session.mapping, self.provider.formats)
         for name, columns in sys_catalog.SYS_VIEWS.items():
             self._db.execute(sys_catalog.view_sql(name, columns, rows[name]))
+        stats.install(self._db, self.session.stats)
         self._authorizer = _Authorizer()
         self._db.authorizer = self._authorizer
         self._whole_tables = direct.readable_whole(self.session)

@@ -6,7 +6,8 @@ the provider asked everyone to wait:
 
 * ``MaxConcurrency=auto`` (the default) adapts the limit within [1, 256].  It
   starts at 16 and doubles while answers come back clean (slow start); after
-  the first sign of a limit it grows by about one per round trip.  A 429
+  the first sign of a limit it grows by about one per round trip, and only a
+  tenth of that near a level the provider refused in the last 30 s.  A 429
   without ``Retry-After`` (too many in flight) drops the limit to just under
   the number in flight when it was refused; latency well above its recent
   floor cuts it by a tenth.  A number fixes the limit, as before.
@@ -34,6 +35,10 @@ HIGHEST = 256
 # Latency counts as "well above its floor" past this multiple (plus a small allowance).
 LATENCY_FACTOR = 2.0
 LATENCY_ALLOWANCE = 0.05
+# Above a level the provider refused, the limit grows this much per round trip, and that
+# level is remembered this many seconds.
+PROBE_STEP = 0.1
+CEILING_MEMORY = 30.0
 
 
 @dataclass
@@ -60,6 +65,9 @@ class Gate:
         self._latencies: deque[float] = deque(maxlen=64)
         self._last_cut = 0.0
         self._changed: asyncio.Event | None = None
+        # The in-flight level of the last "too many" 429, remembered for a while.
+        self._ceiling: float | None = None
+        self._ceiling_at = 0.0
 
     @property
     def adaptive(self) -> bool:
@@ -98,6 +106,8 @@ class Gate:
         """A request finished (``ok``: answered without a 429); adapt the limit."""
         self.in_flight -= 1
         self.stats.in_flight = self.in_flight
+        if self._ceiling is not None and time.monotonic() - self._ceiling_at > CEILING_MEMORY:
+            self._ceiling = None  # limits change: look again
         if ok and self.adaptive:
             latency = time.monotonic() - started
             self._latencies.append(latency)
@@ -106,6 +116,9 @@ class Gate:
                 self._cut(0.9)  # queueing somewhere: back off a little
             elif self._slow_start:
                 self._set(self.limit + 1)  # doubles per round trip
+            elif self._ceiling is not None and self.limit >= self._ceiling - 1:
+                # Near where the provider refused before: probe above it slowly.
+                self._set(self.limit + PROBE_STEP / self.limit)
             else:
                 self._set(self.limit + 1 / self.limit)  # about one more per round trip
         self._wake()
@@ -120,6 +133,8 @@ class Gate:
                 self._cut(0.5)
         elif self.adaptive:
             # Too many in flight: the provider's limit is about what was running then.
+            self._ceiling = max(LOWEST, self.in_flight - 1)
+            self._ceiling_at = time.monotonic()
             self._set(min(self.limit - 1, self.in_flight - 1))
         self._wake()
 

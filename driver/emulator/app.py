@@ -83,6 +83,24 @@ async def _handle(emulator: Emulator, request: Request) -> Response:
             record.json = _MALFORMED
     emulator.requests.append(record)
 
+    refused = emulator.limits.admit()
+    if refused is not None:  # over the concurrency or rate limit: a 429, nothing applied
+        record.status, record.fault = 429, "limit"
+        return _response(refused.render(emulator.wire))
+    try:
+        response = await _serve(emulator, request, raw_path, record)
+    finally:
+        emulator.limits.done()
+    headers = emulator.limits.headers(emulator.wire)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _serve(
+    emulator: Emulator, request: Request, raw_path: str, record: RequestRecord
+) -> Response:
+    method = record.method
     if emulator.latency > 0:
         await asyncio.sleep(emulator.latency)
     query = "&".join(f"{k}={v}" for k, v in record.query)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .callbacks import CallbackSender, Notifier
 from .faults import FaultPlan, RequestLog
+from .limits import Limits
 from .resources import conference_json, participant_json
 from .sids import ACCOUNT_SID, API_KEY_SID
 from .state import (
@@ -56,6 +57,8 @@ class Emulator:
         self.requests = RequestLog()
         self.latency = latency
         self.auto_advance = auto_advance
+        # Concurrency and rate limits of the account (off until set; see .limits).
+        self.limits = Limits()
         self._defaults = (self.state.clock, auto_advance, latency)
 
     # -- knobs --------------------------------------------------------------------
@@ -76,6 +79,7 @@ class Emulator:
         self.faults.clear()
         self.requests.clear()
         self.state.clock, self.auto_advance, self.latency = self._defaults
+        self.limits.reset()
 
     def advance(self, steps: int = 1) -> None:
         """Progress state: queued → ringing → connected; init → in-progress."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -103,6 +104,14 @@ class Wire:
         if retry_after is not None:
             reply.headers["Retry-After"] = _seconds(retry_after)
         return reply
+
+    def rate_limit_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        """The provider's rate-limit headers (``X-RateLimit-*`` unless it spells them otherwise)."""
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
 
     def internal_error(self) -> WireReply:
         """The provider's 500 answer."""

@@ -1,0 +1,147 @@
+"""Provider limits: the shared 429 pause, adaptive concurrency and rate-limit headers (issue 13).
+
+Functional checks only, read from the emulator's request log and counters;
+timings live in benchmarks/.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import driver
+from driver import throttle
+from driver.emulator import Emulator
+from tests.conftest import Connect
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gates() -> None:
+    """Each test starts with no learned limits (gates are shared per account)."""
+    throttle._gates.clear()
+
+
+@pytest.fixture
+def rooms(emu: Emulator) -> int:
+    for i in range(60):
+        sid = str(emu.create_conference(f"room {i}", "in-progress")["sid"])
+        for _ in range(2):
+            emu.add_participant(sid, status="connected")
+    emu.requests.clear()
+    return 60
+
+
+def test_one_429_with_retry_after_pauses_every_request(
+    connect: Connect, emu: Emulator, rooms: int
+) -> None:
+    conn = connect()
+    emu.latency = 0.05
+    emu.faults.add("429", retry_after=1, path_contains="/Participants.json", skip=5)
+    rows = conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    assert len(rows) == rooms * 2
+    (refused,) = [r for r in emu.requests if r.fault == "429"]
+    answered = refused.time + emu.latency  # the 429 left the emulator then
+    # Requests the client started before it read the 429 may still arrive just after it.
+    started_during_pause = [r for r in emu.requests if answered + 0.05 < r.time < answered + 0.95]
+    assert started_during_pause == []
+    assert conn.stats.gate.throttled == 1
+
+
+def test_adaptive_concurrency_settles_under_the_limit(
+    connect: Connect, emu: Emulator, rooms: int
+) -> None:
+    conn = connect()  # MaxConcurrency=auto: starts at 16, above the account's 10
+    emu.latency = 0.02
+    emu.limits.max_in_flight = 10
+    rows = conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    assert len(rows) == rooms * 2
+    assert emu.limits.refused > 0  # it had to find the limit
+    assert 5 <= conn.stats.gate.limit <= 11  # found it (additive probing may be one above)
+    refused_before = emu.limits.refused
+    rows = conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    assert len(rows) == rooms * 2
+    assert emu.limits.refused - refused_before <= 3  # learned: at most 5 % of the second scan
+
+
+def test_a_fixed_max_concurrency_is_kept(connect: Connect, emu: Emulator, rooms: int) -> None:
+    conn = connect(MaxConcurrency=3)
+    emu.latency = 0.02
+    conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    assert emu.limits.peak_in_flight <= 3
+    assert conn.stats.gate.limit == 3
+
+
+def test_rate_limit_headers_hold_requests_until_the_reset(connect: Connect, emu: Emulator) -> None:
+    conn = connect()
+    emu.limits.per_second = 2
+    cur = conn.cursor()
+    for i in range(5):
+        cur.execute(
+            f"EXEC AddParticipants ConferenceSid = 'rate', From = '+1555010{i}', "
+            f"To = '+1555020{i}', Label = 'r{i}'"
+        )
+    assert emu.limits.refused == 0  # never sent a request that was sure to be refused
+    posts = [r.time for r in emu.requests.matching("POST")]
+    assert len(posts) == 5
+    assert posts[2] - posts[0] >= 0.9  # the third waited for the next window
+
+
+def test_writes_under_a_429_storm_stay_at_most_once(connect: Connect, emu: Emulator) -> None:
+    emu.limits.max_in_flight = 4
+    emu.latency = 0.005
+    threads, per_thread = 8, 63
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        conn = connect()
+        cur = conn.cursor()
+        for i in range(per_thread):
+            try:
+                cur.execute(
+                    "EXEC AddParticipants ConferenceSid = 'storm', From = '+15550100', "
+                    f"To = '+15550101', Label = 'w{n}-{i}'"
+                )
+            except driver.Error as exc:
+                errors.append(exc)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(120)
+    assert emu.limits.refused > 0
+    assert all(isinstance(e, driver.Error) for e in errors)
+    labels = [p["label"] for c in emu.conferences() for p in emu.participants(str(c["sid"]))]
+    assert len(labels) == len(set(labels))  # nothing placed twice
+    assert len(labels) == threads * per_thread - len(errors)
+    posts = emu.requests.matching("POST")
+    accepted = [r for r in posts if r.status == 201]
+    assert len(accepted) == len(labels)
+
+
+def test_stats_show_the_limit_and_the_429s(connect: Connect, emu: Emulator, rooms: int) -> None:
+    conn = connect()
+    emu.limits.max_in_flight = 6
+    emu.latency = 0.01
+    conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    stats = dict(conn.cursor().execute("SELECT Name, Value FROM sys_stats").fetchall())
+    assert stats["ConcurrencyLimit"] <= 7
+    assert stats["Throttled"] == conn.stats.gate.throttled > 0
+    assert stats["Requests"] == conn.stats.requests
+
+
+def test_gate_unit_slow_start_and_cut() -> None:
+    gate = throttle.Gate(None)
+    assert gate.limit == throttle.START
+    started = time.monotonic()
+    for _ in range(10):
+        gate.in_flight += 1
+        gate.release(started, ok=True)
+    assert gate.limit == throttle.START + 10  # slow start: one more per clean answer
+    gate.in_flight = 12
+    gate.throttled(None)
+    assert gate.limit == 11  # just under what was running when refused
+    gate.throttled(2.0)
+    assert gate.stats.paused_seconds >= 1.9
