@@ -134,7 +134,7 @@ class TelnyxTeXML(Twilio):
             env="TELNYX_APPLICATION_SID",
         ),
     )
-    credentials = ("ApiKey", "AccountSid")  # type: ignore[assignment]  (Twilio lists four)
+    credentials = ("ApiKey", "AccountSid")  # type: ignore[assignment]  # Twilio has four
     formats: ClassVar[Mapping[str, Format]] = TEXML_FORMATS
     url_user = "AccountSid"
     url_password = "ApiKey"
