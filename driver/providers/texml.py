@@ -381,6 +381,14 @@ class TelnyxTeXML(Twilio):
             exc.message = f"{exc.message} {check}"
             exc.args = (exc.message,)
             raise
+        except ProgrammingError as exc:
+            if exc.status != 404:
+                raise
+            raise ProgrammingError(
+                f"JoinConference: {self.name} knows no call {call_sid!r}; give the CallSid of a "
+                "call in progress (a v3:... call SID). Nothing was changed.",
+                status=404,
+            ) from None
         try:
             return [await self._joined_row(runner, proc, call_sid, name, conference_sid)]
         except Error as exc:

@@ -574,6 +574,14 @@ def test_join_conference_read_failure_says_the_call_moved(
     assert emu.state.calls[call].conference_sid == room["sid"]
 
 
+def test_join_conference_unknown_call(
+    conn: driver.Connection, emu: Emulator, room: dict[str, str]
+) -> None:
+    with pytest.raises(driver.ProgrammingError, match="knows no call 'v3:gone'"):
+        rows(conn, "EXEC JoinConference ConferenceSid = 'Room', CallSid = 'v3:gone'")
+    assert len(rows(conn, "SELECT * FROM Conferences")) == 1
+
+
 def test_conference_texml_escapes() -> None:
     assert conference_texml('a"b', {"Beep": "true'"}) == (
         '<Response><Dial><Conference beep="true\'">a"b</Conference></Dial></Response>'
@@ -606,6 +614,11 @@ def test_lost_answer_to_add_is_reported_not_resent(
     assert "may or may not" in message and "To check: SELECT * FROM Participants" in message
     assert len(sent(emu, "POST")) == 1
     assert labelled(emu, room["sid"], "once") == 1
+    # The check runs and shows the new row: no term on Label, which TeXML never returns.
+    check = message.split("To check: ", 1)[1]
+    assert "Label" not in check and check.endswith("ORDER BY DateCreated DESC")
+    found = {row[1] for row in rows(conn, check)}
+    assert next(p.call_sid for p in emu.state.calls.values() if p.label == "once") in found
     # The connection is as healthy as before.
     assert len(add(conn, room["sid"], "twice")) == 1
 
@@ -632,9 +645,13 @@ def test_lost_answers_to_changes_are_not_resent(
     conn: driver.Connection, emu: Emulator, room: dict[str, str], sql: str, method: str
 ) -> None:
     emu.faults.add("drop", method=method, after_processing=True)
-    with pytest.raises(driver.OperationalError, match="may or may not"):
+    with pytest.raises(driver.OperationalError, match="may or may not") as err:
         rows(conn, sql, (room["sid"],))
     assert len(sent(emu, method)) == 1
+    # The check names no label (TeXML never shows one), so it can only over-report.
+    check = str(err.value).split("To check: ", 1)[1]
+    assert "bob" not in check and room["sid"] in check
+    rows(conn, check)
 
 
 def test_lost_answer_to_join_is_reported_with_a_check(
