@@ -180,18 +180,25 @@ class ProcedureRunner:
         for table in self.catalog.tables.values():
             if proc.name not in (table.insert, table.update, table.delete):
                 continue
+            # A column the provider does not show reads NULL, so no term on it can match.
+            mapping = self.provider.tables.get(table.name)
+            shown = set(mapping.fields) if mapping else {c.name for c in table.columns}
             terms: list[str] = []
             for column in table.columns:
                 if column.name not in values or not (column.key or column.name == "Label"):
+                    continue
+                if column.name not in shown:
                     continue
                 term = self._hint_term(table.name, column.name, str(values[column.name]), values)
                 if term and term not in terms:
                     terms.append(term)
             where = f" WHERE {' AND '.join(terms)}" if terms else ""
             hint = f"To check: SELECT * FROM {table.name}{where}"
-            labelled = table.column("Label") is not None
-            if proc.name == table.insert and labelled and "Label" not in values:
-                hint += " ORDER BY DateCreated DESC (a Label makes the new row easy to find)"
+            labelled = table.column("Label") is not None and "Label" in shown
+            if proc.name == table.insert and not (labelled and "Label" in values):
+                hint += " ORDER BY DateCreated DESC"
+                if labelled:
+                    hint += " (a Label makes the new row easy to find)"
             return hint
         return ""
 
@@ -219,6 +226,10 @@ class ProcedureRunner:
         alternatives = [c for c in mapping.fetch_by.get(column, ()) if c != column]
         if alternatives:  # e.g. a label standing in for the call SID
             return "" if alternatives[0] in values else f"{alternatives[0]} = {_sql_text(value)}"
+        if column in mapping.fetch_by:
+            # Not an id, and no column shows what stands in for one (a label the provider
+            # never returns): no term can match it, so leave it out rather than find nothing.
+            return ""
         return f"{column} = {_sql_text(value)}"
 
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from . import twilio  # noqa: F401  (registers the class)
+from . import texml, twilio  # noqa: F401  (registers the classes)
 from .base import ErrorBody, Provider, Sandbox, form_value, json_body, registry
 
 __all__ = [

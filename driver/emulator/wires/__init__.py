@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import twilio  # noqa: F401  (registers the wire)
+from . import texml, twilio  # noqa: F401  (registers the wires)
