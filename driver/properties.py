@@ -137,6 +137,15 @@ COMMON: tuple[Property, ...] = (
         maximum=86400,
     ),
     Property(
+        "WebhookUrl",
+        str,
+        None,
+        "Public base URL at which the provider reaches `confsql listen` (a tunnel or ingress); "
+        "when set, AddParticipants and JoinConference subscribe the conference to status "
+        "events there unless a callback is given.",
+        check=http_url,
+    ),
+    Property(
         "EventsDb",
         str,
         None,

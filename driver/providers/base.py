@@ -300,10 +300,19 @@ class Provider:
                 f"nothing was sent; {self.name} takes: {', '.join(takes)}"
             )
 
+    def subscribe(self, proc: Procedure, values: dict[str, object]) -> dict[str, object]:
+        """Inputs that subscribe the conference to status events at ``WebhookUrl``, if set.
+
+        The default adds nothing; providers whose procedures take a callback add
+        it when the user gave none.
+        """
+        return values
+
     async def call(
         self, runner: ProcedureRunner, proc: Procedure, values: dict[str, object]
     ) -> list[Row]:
         """Run a procedure: ``call_<Name>`` if this class defines one, else the declared request."""
+        values = self.subscribe(proc, values)
         special = getattr(self, f"call_{proc.name}", None)
         if special is not None:
             rows: list[Row] = await special(runner, proc, values)

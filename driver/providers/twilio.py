@@ -17,7 +17,7 @@ import httpx
 
 from ..errors import OperationalError, ProgrammingError
 from ..properties import Property, dns_label, given_as
-from ..schema import TableMapping
+from ..schema import Procedure, TableMapping
 from ..values import rfc2822
 from .base import ErrorBody, Format, Item, Provider
 
@@ -186,6 +186,34 @@ class Twilio(Provider):
         if sid:
             return f"check AuthToken for AccountSid {sid}, or that the AccountSid is right"
         return "no credentials were sent; set AccountSid and AuthToken"
+
+    # Where `confsql listen` takes this provider's events, and which events to send there.
+    webhook_path = "/twilio"
+    webhook_events = (
+        "start",
+        "end",
+        "join",
+        "leave",
+        "mute",
+        "hold",
+        "modify",
+        "speaker",
+        "announcement",
+    )
+
+    def subscribe(self, proc: Procedure, values: dict[str, object]) -> dict[str, object]:
+        """With WebhookUrl set, a new participant's conference reports to ``confsql listen``."""
+        base = self.settings["WebhookUrl"]
+        mapping = self.procedures.get(proc.name)
+        if not base or mapping is None or not mapping.takes("ConferenceStatusCallback"):
+            return values
+        if "ConferenceStatusCallback" in values or proc.input("ConferenceStatusCallback") is None:
+            return values
+        return {
+            **values,
+            "ConferenceStatusCallback": str(base).rstrip("/") + self.webhook_path,
+            "ConferenceStatusCallbackEvent": list(self.webhook_events),
+        }
 
     def root_values(self) -> dict[str, str]:
         return {"AccountSid": str(self.settings["AccountSid"] or "")}

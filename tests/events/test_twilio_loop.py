@@ -197,3 +197,30 @@ def test_forged_callbacks_are_not_recorded(
     assert emu.callbacks.drain()
     assert emu.callbacks.failed >= 1
     assert stored(events_db) == []
+
+
+def test_webhook_url_subscribes_the_conference(
+    connect: Connect, emu: Emulator, demo_receiver: ReceiverServer, demo_db: Path
+) -> None:
+    """With WebhookUrl set, AddParticipants subscribes the conference to every event."""
+    conn = connect(EventsDb=str(demo_db), WebhookUrl=demo_receiver.url)
+    add(conn, "ana")
+    emu.advance(2)
+    conn.cursor().execute(
+        "EXEC ModifyParticipants ConferenceSid = 'standup', CallSid = 'ana', Muted = 1"
+    )
+    assert emu.callbacks.drain()
+    (post,) = emu.requests.matching("POST", "/Participants.json")
+    sent = dict(post.form)
+    assert sent["ConferenceStatusCallback"] == demo_receiver.url + "/twilio"
+    events = [
+        e for (e,) in rows(conn, "SELECT Event FROM ConferenceEvents ORDER BY SequenceNumber")
+    ]
+    assert events == ["participant-join", "conference-start", "participant-mute"]
+    # a callback the user gives wins
+    conn.cursor().execute(
+        "EXEC AddParticipants ConferenceSid = 'other', From = '+15005550006', To = '+15005550001', "
+        "ConferenceStatusCallback = 'https://example.com/mine'"
+    )
+    last = emu.requests.matching("POST", "/Participants.json")[-1]
+    assert dict(last.form)["ConferenceStatusCallback"] == "https://example.com/mine"
