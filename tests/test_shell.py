@@ -719,3 +719,19 @@ def test_interactive_exec_goes_on_after_comma_and_open_quote(
     assert term.close() == 0
     (added,) = emu.requests.matching("POST", "/Participants")
     assert dict(added.form)["Label"] == "two\nlines"
+
+
+def test_progress_line_shows_concurrency_and_429s() -> None:
+    import io
+
+    from driver.http import Stats
+    from driver.shell._progress import StatementProgress
+    from driver.throttle import GateStats
+
+    stats = Stats(gate=GateStats(limit=12))
+    progress = StatementProgress(stats, io.StringIO(), enabled=False)
+    with progress:
+        stats.rows, stats.requests = 1200, 40
+        stats.gate.in_flight, stats.gate.throttled = 9, 3
+        line = progress._describe()
+    assert line.startswith("1200 rows, 40 requests, 9 in flight (limit 12), 3 × 429")

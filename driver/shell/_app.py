@@ -318,7 +318,7 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
             self.write(self.stderr, stmt.text + "\n")
         stats = self.conn.stats
         started = time.perf_counter()
-        before = (int(stats.requests), int(stats.rows))
+        before = (int(stats.requests), int(stats.rows), int(stats.gate.throttled))
         cursor = self.conn.cursor()
         buffered = self.mode in BUFFERED or _is_tty(self.stdout)
         progress = StatementProgress(stats, self.stderr, enabled=_is_tty(self.stderr))
@@ -337,10 +337,13 @@ class ConfShell(_ShellBase):  # type: ignore[misc]
         if self.timer:
             took = time.perf_counter() - started
             requests, fetched = int(stats.requests) - before[0], int(stats.rows) - before[1]
+            throttled = int(stats.gate.throttled) - before[2]
             self.write(
                 self.stderr,
                 f"Run Time: {took:.3f} s, {_count(requests, 'request')}, "
-                f"{_count(fetched, 'row')} fetched\n",
+                f"{_count(fetched, 'row')} fetched, concurrency limit {stats.gate.limit}"
+                + (f", {throttled} × 429" if throttled else "")
+                + "\n",
             )
 
     def emit(

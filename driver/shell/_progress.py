@@ -1,4 +1,4 @@
-"""Progress on stderr while a statement runs: rows so far and requests done."""
+"""Progress on stderr while a statement runs: rows, requests, concurrency and 429s."""
 
 from __future__ import annotations
 
@@ -24,20 +24,27 @@ class StatementProgress:
         self.delay = delay
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        self._base = (0, 0)
+        self._base = (0, 0, 0)
 
-    def _counts(self) -> tuple[int, int]:
+    def _counts(self) -> tuple[int, int, int]:
         return (
             int(self.stats.rows) - self._base[0],
             int(self.stats.requests) - self._base[1],
+            int(self.stats.gate.throttled) - self._base[2],
         )
 
     def _describe(self) -> str:
-        rows, requests = self._counts()
-        return (
+        """e.g. ``1200 rows, 40 requests, 12 in flight (limit 16), 3 × 429  (Ctrl-C cancels)``."""
+        rows, requests, throttled = self._counts()
+        gate = self.stats.gate
+        text = (
             f"{rows} row{'' if rows == 1 else 's'}, "
-            f"{requests} request{'' if requests == 1 else 's'}  (Ctrl-C cancels)"
+            f"{requests} request{'' if requests == 1 else 's'}, "
+            f"{gate.in_flight} in flight (limit {gate.limit})"
         )
+        if throttled:
+            text += f", {throttled} × 429"
+        return text + "  (Ctrl-C cancels)"
 
     def _run(self) -> None:
         if hasattr(signal, "pthread_sigmask"):  # Ctrl-C belongs to the main thread
@@ -60,7 +67,11 @@ class StatementProgress:
                 bar.update(task, description=self._describe())
 
     def __enter__(self) -> StatementProgress:
-        self._base = (int(self.stats.rows), int(self.stats.requests))
+        self._base = (
+            int(self.stats.rows),
+            int(self.stats.requests),
+            int(self.stats.gate.throttled),
+        )
         if self.enabled:
             self._thread = threading.Thread(target=self._run, name="confsql-progress", daemon=True)
             self._thread.start()
