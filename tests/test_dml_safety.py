@@ -90,3 +90,15 @@ def test_native_types(connect: Connect, rooms: list[str]) -> None:
     ]:
         assert isinstance(muted, bool)
         assert isinstance(created, dt.datetime) and created.tzinfo is dt.UTC
+
+
+def test_executemany_failure_says_what_was_already_written(
+    conn: driver.Connection, emu: Emulator
+) -> None:
+    emu.faults.add("500", method="POST", skip=2)  # the third parameter set fails
+    sql = "EXEC AddParticipants ConferenceSid = 'many', From = '+15550100', To = ?, Label = ?"
+    with pytest.raises(driver.OperationalError) as info:
+        conn.cursor().executemany(sql, [(f"+1555020{i}", f"m{i}") for i in range(5)])
+    text = str(info.value)
+    assert "parameter set 3 failed; the 2 before it were already executed" in text
+    assert len(emu.requests.matching("POST")) == 3
