@@ -1,4 +1,4 @@
-"""Base URL selection, credentials and the HTTP client's identity."""
+"""The Twilio provider: base URL (Region/Edge), Basic auth, environment fallbacks, identity."""
 
 from __future__ import annotations
 
