@@ -4,10 +4,11 @@ Telnyx lists are pages of an offset window (``page[number]``, ``page[size]``
 up to 250) with ``meta.total_pages`` and ``meta.total_results``; the
 ``page[after]`` cursor exists in the spec, but no answer carries a value for
 it.  Over a list that changes while it is read, offset pages skip or repeat
-rows.  So one *pass* reads page 1, then every other page concurrently
-(bounded by MaxConcurrency), handing on each row the first time its id is
-seen; and it counts as complete only if every page reported the same totals
-and the pass saw exactly ``total_results`` distinct ids.  Otherwise the list
+rows.  So one *pass* reads page 1, then every other page concurrently (as
+many at once as the connection's request gate admits), handing on each row
+the first time its id is seen; and it counts as complete only if every page
+reported the same totals and the pass saw exactly ``total_results`` distinct
+ids.  Otherwise the list
 is read again, handing on only ids not yet seen, until a pass holds still;
 after :data:`MAX_PASSES` the scan raises rather than answer short.
 
@@ -125,14 +126,18 @@ async def _read(
     if first_only or totals.pages <= 1:
         return
     numbers: Iterator[int] = iter(range(2, totals.pages + 1))
-    width = max(1, lister.client.max_concurrency)
+    gate = lister.client.gate
     running: dict[asyncio.Task[tuple[list[Item], Totals]], int] = {}
 
     def start(count: int) -> None:
-        for number in itertools.islice(numbers, count):
+        for number in itertools.islice(numbers, max(0, count)):
             running[asyncio.ensure_future(lister.page(number, size))] = number
 
-    start(width)
+    def top_up() -> None:
+        """As many pages in flight as the connection's gate admits right now."""
+        start(max(1, int(gate.limit)) - len(running))
+
+    top_up()
     try:
         while running:
             done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
@@ -140,7 +145,7 @@ async def _read(
                 del running[task]
                 page, reported = task.result()  # a failed page fails the scan
                 one.totals.add(reported)
-                start(1)
+                top_up()
                 fresh = _fresh(lister, page, seen, one)
                 del page
                 if fresh:

@@ -891,13 +891,22 @@ def test_pages_after_the_first_are_fetched_concurrently(
     sids = many(emu, 1100)
     emu.requests.clear()
     emu.latency = 0.3
-    got = rows(tx.connect(), "SELECT Sid FROM Conferences")
+    got = rows(tx.connect(MaxConcurrency=8), "SELECT Sid FROM Conferences")
     assert sorted(s for (s,) in got) == sorted(sids)
     pages = {dict(r.query)["page[number]"]: r.time for r in list_pages(emu)}
     assert sorted(pages, key=int) == ["1", "2", "3", "4", "5"]
     later = [pages[n] for n in ("2", "3", "4", "5")]
     assert min(later) - pages["1"] >= 0.3  # page 1 first (its totals say how many follow)
     assert max(later) - min(later) < 0.3  # then all the others at once
+
+
+def test_max_concurrency_one_reads_pages_one_by_one(tx: ProviderUnderTest, emu: Emulator) -> None:
+    many(emu, 600)
+    emu.requests.clear()
+    emu.latency = 0.1
+    assert len(rows(tx.connect(MaxConcurrency=1), "SELECT Sid FROM Conferences")) == 600
+    times = sorted(r.time for r in list_pages(emu))
+    assert len(times) == 3 and all(b - a >= 0.1 for a, b in zip(times, times[1:], strict=False))
 
 
 def test_limit_reads_one_small_page(conn: driver.Connection, emu: Emulator) -> None:
