@@ -245,9 +245,11 @@ class Telnyx(Provider):
 
 
 def flatten(item: Item) -> Item:
-    """Add ``parent.child`` keys for nested objects (``conference.id``, ``ended_by.…``)."""
-    for key, value in list(item.items()):
+    """A copy with ``parent.child`` keys for nested objects (``conference.id``, ``ended_by.…``);
+    the answer itself stays as it came (the connection may cache it)."""
+    out = dict(item)
+    for key, value in item.items():
         if isinstance(value, dict):
             for child, inner in value.items():
-                item[f"{key}.{child}"] = inner
-    return item
+                out[f"{key}.{child}"] = inner
+    return out

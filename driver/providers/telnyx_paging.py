@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+import orjson
+
 from .. import loop
 from ..errors import OperationalError
 from ..schema import TableMapping
@@ -55,13 +57,34 @@ class Lister:
     what: str
     id_field: str
 
-    async def page(self, number: int, size: int) -> tuple[list[Item], Totals]:
-        """Page ``number`` (1-based) of ``size`` items, and the totals it reports."""
+    async def page(self, number: int, size: int, fresh: bool) -> tuple[list[Item], Totals]:
+        """Page ``number`` (1-based) of ``size`` items, and the totals it reports.
+
+        ``fresh`` skips the connection's answer cache (CacheTtl): a list read
+        again because it changed must not be answered from the first read.
+        """
         params = [*self.query, ("page[number]", str(number)), ("page[size]", str(size))]
-        body = await self.client.json("GET", self.url, params=params, what=self.what)
-        assert body is not None
+        if fresh and self.client.cache_ttl > 0:
+            body = await self._uncached(params)
+        else:
+            answer = await self.client.json("GET", self.url, params=params, what=self.what)
+            assert answer is not None
+            body = answer
         items = self.provider.items(body, self.mapping, self.what)
         return items, _totals(body, number, self.what)
+
+    async def _uncached(self, params: list[tuple[str, str]]) -> Item:
+        response = await self.client.request("GET", self.url, params=params, what=self.what)
+        try:
+            body = orjson.loads(response.content) if response.status_code == 200 else None
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            raise OperationalError(
+                f"{self.what}: the provider answered {response.status_code} without a JSON "
+                "object where 200 with one was expected; the answer was not used"
+            )
+        return body
 
 
 @dataclass
@@ -99,9 +122,9 @@ async def scan_pages(
             yield items
         if probe.complete and next(iter(probe.totals)).pages <= 1:
             return
-    for _ in range(MAX_PASSES):
+    for number in range(MAX_PASSES):
         one = Pass()
-        async for items in _read(lister, full, seen, one):
+        async for items in _read(lister, full, seen, one, fresh=number > 0):
             yield items
         if one.complete:
             return
@@ -114,15 +137,20 @@ async def scan_pages(
 
 
 async def _read(
-    lister: Lister, size: int, seen: set[str], one: Pass, first_only: bool = False
+    lister: Lister,
+    size: int,
+    seen: set[str],
+    one: Pass,
+    first_only: bool = False,
+    fresh: bool = False,
 ) -> AsyncIterator[list[Item]]:
     """One pass: page 1, then the others concurrently; yields rows whose id is new."""
-    items, totals = await lister.page(1, size)
+    items, totals = await lister.page(1, size, fresh)
     one.totals.add(totals)
-    fresh = _fresh(lister, items, seen, one)
+    new = _new(lister, items, seen, one)
     del items
-    if fresh:
-        yield fresh
+    if new:
+        yield new
     if first_only or totals.pages <= 1:
         return
     numbers: Iterator[int] = iter(range(2, totals.pages + 1))
@@ -131,7 +159,7 @@ async def _read(
 
     def start(count: int) -> None:
         for number in itertools.islice(numbers, max(0, count)):
-            running[asyncio.ensure_future(lister.page(number, size))] = number
+            running[asyncio.ensure_future(lister.page(number, size, fresh))] = number
 
     def top_up() -> None:
         """As many pages in flight as the connection's gate admits right now."""
@@ -146,15 +174,15 @@ async def _read(
                 page, reported = task.result()  # a failed page fails the scan
                 one.totals.add(reported)
                 top_up()
-                fresh = _fresh(lister, page, seen, one)
+                new = _new(lister, page, seen, one)
                 del page
-                if fresh:
-                    yield fresh
+                if new:
+                    yield new
     finally:
         await loop.cancel_and_wait(list(running))
 
 
-def _fresh(lister: Lister, items: list[Item], seen: set[str], one: Pass) -> list[Item]:
+def _new(lister: Lister, items: list[Item], seen: set[str], one: Pass) -> list[Item]:
     """The items whose id was not handed on before (every id joins the pass's count)."""
     out: list[Item] = []
     for item in items:

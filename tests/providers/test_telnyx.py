@@ -954,6 +954,22 @@ def test_a_conference_added_between_pages(conn: driver.Connection, emu: Emulator
     assert len(list_pages(emu)) == 6  # the first pass did not hold still: one more
 
 
+def test_a_list_read_again_is_not_answered_from_the_cache(
+    tx: ProviderUnderTest, emu: Emulator
+) -> None:
+    sids = many(emu, 600)
+    added: list[str] = []
+
+    def churn(page: int) -> None:
+        if page == 2 and not added:
+            added.append(room(emu, "late"))
+
+    emu.wire.before_page = churn  # type: ignore[attr-defined]
+    got = [s for (s,) in rows(tx.connect(CacheTtl=60), "SELECT Sid FROM Conferences")]
+    assert len(got) == len(set(got)) and set(got) == set(sids) | set(added)
+    assert len(list_pages(emu)) == 6
+
+
 def test_a_conference_gone_between_pages(conn: driver.Connection, emu: Emulator) -> None:
     sids = many(emu, 600)
     gone: list[str] = []
