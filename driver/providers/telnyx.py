@@ -173,8 +173,9 @@ class Telnyx(Provider):
         source = first.get("source")
         if isinstance(source, dict):
             where = source.get("pointer") or source.get("parameter")
-            if isinstance(where, str) and where:
-                words.append(f"(at {where})")
+            if isinstance(where, str) and where.strip("/"):
+                # A JSON pointer as a field path (/conference_config/id -> conference_config.id).
+                words.append(f"(at {where.strip('/').replace('/', '.')})")
         meta = first.get("meta")
         url = meta.get("url") if isinstance(meta, dict) else None
         return ErrorBody(
