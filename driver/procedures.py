@@ -156,7 +156,10 @@ class ProcedureRunner:
                     str(it.get(table.fields[str(spec["column"])]))
                     for it in items
                     if it.get(name_field) == value
-                    and (not live or any(it.get(table.fields[c]) == s for c, s in live))
+                    and (
+                        not live
+                        or any(it.get(table.fields[c]) == table.to_api(c, s) for c, s in live)
+                    )
                 )
         if not found:
             raise ProgrammingError(

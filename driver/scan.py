@@ -477,7 +477,7 @@ class Scanner:
         parent_mapping = self.mapping(parent_table.name)
         key_field = parent_mapping.fields[str(spec["column"])]
         parent_query = [
-            [(parent_mapping.filters[f"{col} ="], v)]
+            [(parent_mapping.filters[f"{col} ="], parent_mapping.to_api(col, v))]
             for col, values in dict(spec.get("filter", {})).items()
             for v in values
         ] or [[]]

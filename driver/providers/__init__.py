@@ -6,7 +6,11 @@
 
 from __future__ import annotations
 
-from . import texml, twilio  # noqa: F401  (registers the classes)
+# Each import registers its class; providers are listed (README, --help) in this order.
+from . import twilio  # noqa: F401  (the reference provider, first)
+
+# isort: split
+from . import telnyx, texml  # noqa: F401
 from .base import ErrorBody, Provider, Sandbox, form_value, json_body, registry
 
 __all__ = [
