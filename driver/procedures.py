@@ -163,14 +163,14 @@ class ProcedureRunner:
                 )
         if not found:
             raise ProgrammingError(
-                f"no live conference is named {value!r}; give its CF SID or the exact "
+                f"no live conference is named {value!r}; give its SID or the exact "
                 "friendly name (SELECT Sid, FriendlyName FROM Conferences "
                 "WHERE Status != 'completed')",
                 status=404,
             )
         if len(found) > 1:
             raise ProgrammingError(
-                f"{len(found)} live conferences are named {value!r}; give the CF SID instead"
+                f"{len(found)} live conferences are named {value!r}; give its SID instead"
             )
         return found[0]
 
