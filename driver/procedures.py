@@ -117,8 +117,10 @@ class ProcedureRunner:
     ) -> Row:
         fields: Mapping[str, str] = mapping.results
         required = list(fields.values())
+        spellings: Mapping[str, Mapping[str, str]] = {}
         if not fields and proc.results_table:
-            fields = self.provider.tables[proc.results_table].fields
+            table_mapping = self.provider.tables[proc.results_table]
+            fields, spellings = table_mapping.fields, table_mapping.values
             table = self.catalog.tables[proc.results_table]
             required = [fields[c.name] for c in table.keys if c.name in fields]
         missing = [f for f in required if body is not None and f not in body]
@@ -132,6 +134,8 @@ class ProcedureRunner:
         for result in proc.results:
             if body is not None and result.name in fields:
                 raw = body.get(fields[result.name])
+                if isinstance(raw, str) and result.name in spellings:  # e.g. in_progress
+                    raw = spellings[result.name].get(raw, raw)
             else:
                 raw = values.get(result.name)  # e.g. DELETE answers 204: echo the inputs
             row.append(decoder(result.type, self.provider.decode_datetime)(raw))
@@ -181,7 +185,8 @@ class ProcedureRunner:
         name or a label (not a SID) is matched the way a SELECT can match it.
         """
         for table in self.catalog.tables.values():
-            if proc.name not in (table.insert, table.update, table.delete):
+            writes = (table.insert, table.update, table.delete)
+            if proc.name not in writes and proc.results_table != table.name:
                 continue
             # A column the provider does not show reads NULL, so no term on it can match.
             mapping = self.provider.tables.get(table.name)

@@ -78,7 +78,7 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the same tests on every provider ------------------------------------------------
 
 # The providers whose emulators join the provider-neutral tests (any_provider, any_data).
-PROVIDERS = ["Twilio", "Telnyx", "TelnyxTeXML"]
+PROVIDERS = ["Twilio", "SignalWire", "Telnyx", "TelnyxTeXML"]
 
 
 @dataclass

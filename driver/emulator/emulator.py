@@ -237,7 +237,8 @@ class Emulator:
         """The participants a list of the conference shows, as the wire renders them."""
         with self.state.lock:
             conference = self._conference(conference_sid)
-            return [self.wire.participant_json(p) for p in conference.live_participants()]
+            listed = [p for p in conference.participants if self.wire.lists(p)]
+            return [self.wire.participant_json(p) for p in listed]
 
     def conference(self, conference_sid: str) -> dict[str, object]:
         """One conference's resource JSON (any account)."""

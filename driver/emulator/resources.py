@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .encoding import embed
 from .state import Conference, Participant
+
+if TYPE_CHECKING:
+    from .calls import CallView
 
 API_VERSION = "2010-04-01"
 ROOT = f"/{API_VERSION}/Accounts"
@@ -125,4 +129,43 @@ def participant_json(
             f"{ROOT}/{participant.account_sid}/Conferences/{participant.conference_sid}"
             f"/Participants/{segment}.json"  # SIDs, the usual case, need no quoting
         ),
+    }
+
+
+def call_json(call: CallView) -> dict[str, object]:
+    """A call resource (``/Calls/{Sid}.json``), with exactly the spec's properties."""
+    base = f"{ROOT}/{call.account_sid}/Calls/{call.sid}"
+    ended = call.status in ("completed", "canceled", "failed", "busy", "no-answer")
+    return {
+        "sid": call.sid,
+        "date_created": rfc2822(call.date_created),
+        "date_updated": rfc2822(call.date_updated),
+        "parent_call_sid": None,
+        "account_sid": call.account_sid,
+        "to": call.to,
+        "to_formatted": call.to,
+        "from": call.from_,
+        "from_formatted": call.from_,
+        "phone_number_sid": None,
+        "status": call.status,
+        "start_time": rfc2822(call.date_created) if call.status != "queued" else None,
+        "end_time": rfc2822(call.date_updated) if ended else None,
+        "duration": str(int((call.date_updated - call.date_created).total_seconds()))
+        if ended
+        else None,
+        "price": None,
+        "price_unit": "USD",
+        "direction": "outbound-api",
+        "answered_by": None,
+        "api_version": API_VERSION,
+        "forwarded_from": None,
+        "group_sid": None,
+        "caller_name": None,
+        "queue_time": "0",
+        "trunk_sid": None,
+        "uri": f"{base}.json",
+        "subresource_uris": {
+            "notifications": f"{base}/Notifications.json",
+            "recordings": f"{base}/Recordings.json",
+        },
     }

@@ -13,12 +13,13 @@ from urllib.parse import unquote
 API_VERSION_SEGMENT = "2010-04-01"
 SUFFIX = ".json"
 
-# Operation name -> allowed methods.
+# Operation name -> allowed methods (Twilio's; ``calls``, the list, is not in its slice).
 METHODS: dict[str, tuple[str, ...]] = {
     "conferences": ("GET",),
     "conference": ("GET", "POST"),
     "participants": ("GET", "POST"),
     "participant": ("GET", "POST", "DELETE"),
+    "call": ("GET", "POST"),
 }
 
 
@@ -43,17 +44,27 @@ def account_segment(raw_path: str) -> str | None:
     return unquote(parts[3]) or None
 
 
-def match(raw_path: str) -> Match | None:
-    """Map a raw path under an account to an operation, or ``None`` (404)."""
+def match(raw_path: str, suffix: str = SUFFIX) -> Match | None:
+    """Map a raw path under an account to an operation, or ``None`` (404).
+
+    ``suffix`` ends every resource path (Twilio's ``.json``; SignalWire has none).
+    """
     if account_segment(raw_path) is None:
         return None
     rest = raw_path.split("/")[4:]
-    if not rest[-1].endswith(SUFFIX):
-        return None
-    rest[-1] = rest[-1][: -len(SUFFIX)]
-    if any(segment == "" for segment in rest) or rest[0] != "Conferences":
+    if suffix:
+        if not rest[-1].endswith(suffix):
+            return None
+        rest[-1] = rest[-1][: -len(suffix)]
+    if any(segment == "" for segment in rest):
         return None
     decoded = tuple(unquote(segment) for segment in rest)
+    if rest[0] == "Calls":
+        if len(rest) == 1:
+            return Match("calls", ())
+        return Match("call", (decoded[1],)) if len(rest) == 2 else None
+    if rest[0] != "Conferences":
+        return None
     if len(rest) == 1:
         return Match("conferences", ())
     if len(rest) == 2:

@@ -86,6 +86,10 @@ class Wire:
         """A participant as this provider renders it in a list."""
         raise NotImplementedError
 
+    def lists(self, participant: Participant) -> bool:
+        """Whether a list of its conference shows ``participant`` (Twilio: while it is live)."""
+        return participant.live
+
     def demo_credentials(self) -> dict[str, str]:
         """The demo account's credentials, named as the provider's connection properties."""
         raise NotImplementedError

@@ -12,17 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import OperationalError, ProgrammingError
+from ..errors import DataError, Error, NotSupportedError, OperationalError, ProgrammingError
+from ..http import OutcomeUnknown
 from ..properties import Property, dns_label, given_as
-from ..schema import Procedure, TableMapping
+from ..schema import Procedure, ProcedureMapping, TableMapping
 from ..values import rfc2822
 from .base import ErrorBody, Format, Item, Provider
+from .markup import check_markup_text, conference_markup, markup_value
 
 if TYPE_CHECKING:
     from ..http import ApiClient
+    from ..procedures import ProcedureRunner, Row
 
 _PHONE = re.compile(r"\+[1-9][0-9]{1,14}|[0-9]{3,15}")
 _CLIENT = re.compile(r"client:[^\s?]+(\?\S*)?", re.IGNORECASE)
@@ -48,6 +52,14 @@ def sid_format(prefix: str, what: str) -> Format:
         f"a {what} SID: {prefix} followed by 32 hex digits"
     )
 
+
+# JoinConference inputs -> attributes of the <Conference> noun (TwiML and cXML alike).
+JOIN_ATTRIBUTES = {
+    "Muted": "muted",
+    "StartConferenceOnEnter": "startConferenceOnEnter",
+    "EndConferenceOnExit": "endConferenceOnExit",
+    "Beep": "beep",
+}
 
 TWILIO_FORMATS: dict[str, Format] = {
     "endpoint": (
@@ -112,7 +124,15 @@ class Twilio(Provider):
             check=dns_label,
         ),
     )
-    credentials = ("AccountSid", "AuthToken", "ApiKey", "ApiSecret")
+    credentials: ClassVar[tuple[str, ...]] = ("AccountSid", "AuthToken", "ApiKey", "ApiSecret")
+    # The form field of an update (or create) call request that carries inline markup.
+    markup_field: ClassVar[str] = "Twiml"
+    # What to do instead of an input this provider refuses: (procedure, input) -> advice.
+    input_advice: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("JoinConference", "Hold"): (
+            "To hold the call, run ModifyParticipants with Hold = 1 once it has joined."
+        ),
+    }
     formats: ClassVar[Mapping[str, Format]] = TWILIO_FORMATS
     account_pattern = re.compile(r"AC[0-9a-fA-F]{32}")
     identifier = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
@@ -218,6 +238,148 @@ class Twilio(Provider):
     def root_values(self) -> dict[str, str]:
         return {"AccountSid": str(self.settings["AccountSid"] or "")}
 
+    # --- procedures ------------------------------------------------------------------------
+
+    def check_inputs(
+        self, proc: Procedure, mapping: ProcedureMapping, inputs: Mapping[str, object]
+    ) -> None:
+        """The declared inputs it takes (with advice for some it does not), then the
+        JoinConference rules only this API has: its markup has no supervisor roles, and
+        the call must be one of its call SIDs."""
+        try:
+            super().check_inputs(proc, mapping, inputs)
+        except NotSupportedError as exc:
+            advice = [
+                text
+                for (owner, name), text in self.input_advice.items()
+                if owner == proc.name and name in inputs and not mapping.takes(name)
+            ]
+            if not advice:
+                raise
+            raise NotSupportedError(f"{exc.message}. {' '.join(advice)}") from None
+        if proc.name == "JoinConference":
+            self.check_join(inputs)
+
+    def check_join(self, inputs: Mapping[str, object]) -> None:
+        """JoinConference inputs that the markup cannot express, or a CallSid of another form."""
+        role = inputs.get("SupervisorRole")
+        if role not in (None, "none", "barge"):
+            raise NotSupportedError(
+                f"JoinConference on {self.name}: SupervisorRole = {role!r} is not supported by "
+                f"{self.name} (its <Conference> markup has no supervisor roles), so nothing was "
+                "sent; use 'none' or 'barge' (an ordinary participant), or, to whisper to one "
+                "call, AddParticipants with Coaching = 1 and CallSidToCoach"
+            )
+        check, described = self.formats["call"]
+        call = str(inputs.get("CallSid", ""))
+        if not check(call):
+            raise DataError(
+                f"JoinConference input 'CallSid' {call[:60]!r} is not a call on {self.name} "
+                f"(expected {described}); nothing was sent"
+            )
+        check_markup_text("JoinConference", inputs)
+
+    async def call_JoinConference(
+        self, runner: ProcedureRunner, proc: Procedure, values: dict[str, object]
+    ) -> list[Row]:
+        """Redirect the live call to markup that dials it into the conference, then read
+        its participant row (columns nobody reported stay NULL)."""
+        mapping = self.procedures[proc.name]
+        call_sid = str(values["CallSid"])
+        room, conference_sid = await self.conference_room(runner, str(values["ConferenceSid"]))
+        attributes = [
+            (attribute, markup_value(values[name]))
+            for name, attribute in JOIN_ATTRIBUTES.items()
+            if name in values
+        ]
+        markup = conference_markup(proc.name, room, attributes)
+        answer = await runner.requester.client.json(
+            mapping.method,
+            runner.requester.url(mapping.path, {"CallSid": call_sid}),
+            body=[(self.markup_field, markup)],
+            what=proc.name,
+            expect=mapping.success,
+        )
+        call = self.unwrap(answer) if answer is not None else {}
+        if "sid" not in call:
+            raise OutcomeUnknown(
+                f"{proc.name}: the provider's answer lacks the call's sid, so it is not the "
+                "documented success; the call may or may not have been moved and was NOT "
+                "retried."
+            )
+        if conference_sid is None:
+            conference_sid = await self.live_conference(runner, room)
+        return [await self.participant_row(runner, proc, values, call, conference_sid)]
+
+    async def conference_room(self, runner: ProcedureRunner, ref: str) -> tuple[str, str | None]:
+        """The name to put in ``<Conference>`` and, when ``ref`` is a SID, that SID.
+
+        Markup names a conference; a SID is looked up (it must be live, or the
+        name would start a new conference instead of joining that one).
+        """
+        if not self.is_conference_sid(ref):
+            return ref, None
+        table = self.tables["Conferences"]
+        found = await runner.requester.fetch("Conferences", table, {"Sid": ref})
+        if found is None:
+            raise ProgrammingError(
+                f"no conference has SID {ref!r}; give the SID of a live conference or a "
+                "conference name (SELECT Sid, FriendlyName FROM Conferences WHERE Status != "
+                "'completed'). Nothing was sent.",
+                status=404,
+            )
+        status = found.get(table.fields["Status"])
+        status = table.values.get("Status", {}).get(str(status), status)
+        if status == "completed":
+            raise ProgrammingError(
+                f"conference {ref} has ended (Status = 'completed'); a call can only be dialled "
+                "into a live conference (a name starts a new one). Nothing was sent."
+            )
+        name = found.get(table.fields["FriendlyName"])
+        if not isinstance(name, str) or not name:
+            raise NotSupportedError(
+                f"conference {ref} has no name, and {self.name} call markup addresses a "
+                "conference by name only; nothing was sent"
+            )
+        return name, ref
+
+    async def live_conference(self, runner: ProcedureRunner, name: str) -> str | None:
+        """The SID of the one live conference called ``name``, or None when there is no
+        single one or it cannot be read now (never an error: this runs after a change)."""
+        try:
+            return await runner.conference_sid(name)
+        except Error:
+            return None
+
+    async def participant_row(
+        self,
+        runner: ProcedureRunner,
+        proc: Procedure,
+        values: dict[str, object],
+        call: Item,
+        conference_sid: str | None,
+    ) -> Row:
+        """The call's Participants row after it was dialled in: fetched when it is there,
+        else the columns known from the request and the call (the rest NULL)."""
+        call_sid = str(call.get("sid") or values["CallSid"])
+        if conference_sid is not None:
+            try:
+                found = await runner.requester.fetch(
+                    "Participants",
+                    self.tables["Participants"],
+                    {"ConferenceSid": conference_sid, "CallSid": call_sid},
+                )
+            except Error:  # the change is made; a failed read must not report it as failed
+                found = None
+            if found is not None:
+                return runner.result_row(proc, self.procedures[proc.name], found, values)
+        known = {
+            "ConferenceSid": conference_sid,
+            "CallSid": call_sid,
+            "AccountSid": call.get("account_sid"),
+        }
+        return tuple(known.get(result.name) for result in proc.results)
+
     # --- wire ------------------------------------------------------------------------------
 
     async def pages(
@@ -248,9 +410,9 @@ class Twilio(Provider):
                     f"{what}: the provider's next-page link repeats an earlier page ({nxt}); "
                     "stopping rather than returning rows twice"
                 )
-            target = nxt if isinstance(nxt, str) and nxt else None
-            if target:
-                followed.add(target)
+            target = self.next_url(client.base_url, nxt) if isinstance(nxt, str) and nxt else None
+            if isinstance(nxt, str) and target:
+                followed.add(nxt)
             params = None  # the next-page link carries the whole query
             # Hand the page over without keeping it in this frame: while a page waits
             # for the consumer, its parsed JSON must not stay alive here as well.
@@ -258,6 +420,26 @@ class Twilio(Provider):
             handed = [items]
             del items
             yield handed.pop()
+
+    def next_url(self, base_url: str, link: str) -> str:
+        """Where a next-page link points, as an absolute URL on the base URL's origin.
+
+        Links are absolute paths from the API's host, e.g. Twilio's
+        ``/2010-04-01/Accounts/…`` or SignalWire's ``/api/laml/2010-04-01/Accounts/…``:
+        they already include the path of the spec's server URL.  So they are joined
+        to where that API is mounted: the base URL without the server's path (for
+        Twilio, whose server has no path, the base URL itself; so a BaseUrl with a
+        path prefix, e.g. a proxy, keeps its prefix).  Absolute URLs are returned
+        as they are; the HTTP client refuses any that leave the base URL's origin.
+        """
+        if "://" in link or not link.startswith("/"):
+            return link
+        base = urlsplit(base_url)
+        api_path = urlsplit(self.mapping.base_url).path.rstrip("/")
+        mount = base.path.rstrip("/")
+        if api_path:
+            mount = mount[: -len(api_path)] if mount.endswith(api_path) else ""
+        return f"{base.scheme}://{base.netloc}{mount}{link}"
 
     def error_body(self, response: httpx.Response) -> ErrorBody:
         """``{"code", "message", "more_info", "status"}``."""

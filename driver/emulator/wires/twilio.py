@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import endpoints
+from .. import calls, endpoints
 from ..errors import AUTHENTICATION_FAILED, METHOD_NOT_ALLOWED, ApiError, error_body, not_found
-from ..resources import conference_json, participant_json
+from ..params import Params
+from ..resources import call_json, conference_json, participant_json
 from ..routing import METHODS, account_segment, match
 from ..sids import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
@@ -19,6 +20,9 @@ from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
 if TYPE_CHECKING:
     from ..emulator import Emulator
     from ..state import Conference, Participant
+
+# The <Conference> attributes TwiML documents that the emulator executes.
+TWIML_ATTRIBUTES = calls.COMMON_ATTRIBUTES | {"region", "jitterBufferSize"}
 
 # Twilio's code for each status the transport may have to answer on its own.
 _CODES = {401: AUTHENTICATION_FAILED, 404: 20404, 405: METHOD_NOT_ALLOWED, 429: 20429, 500: 20500}
@@ -62,7 +66,7 @@ class TwilioWire(Wire):
                 "Authentication Error - the account in the URL is not yours",
             )
         route = match(request.path)
-        if route is None:
+        if route is None or route.operation not in METHODS:
             raise not_found(request.path)
         method = "GET" if request.method == "HEAD" else request.method
         if method not in METHODS[route.operation]:
@@ -88,6 +92,8 @@ class TwilioWire(Wire):
             if method == "GET":
                 return endpoints.fetch_conference(state, account_sid, args[0], base)
             return endpoints.update_conference(state, account_sid, args[0], form, base)
+        if op == "call":
+            return self._call(args[0], method, account_sid, form, base)
         if op == "participants":
             if method == "GET":
                 return endpoints.list_participants(state, account_sid, args[0], query, base)
@@ -97,6 +103,33 @@ class TwilioWire(Wire):
         if method == "POST":
             return endpoints.update_participant(state, account_sid, args[0], args[1], form, base)
         return endpoints.delete_participant(state, account_sid, args[0], args[1], base)
+
+    def _call(
+        self, sid: str, method: str, account_sid: str, form: Params, path: str
+    ) -> endpoints.Reply:
+        """``GET``/``POST /Calls/{Sid}.json``: fetch a call, or update it (inline TwiML that
+        dials it into a conference, ``Status=completed`` to hang up; a ``Url`` is kept)."""
+        state = self.emulator.state
+        status = form.choice("Status", ("canceled", "completed"))
+        for key in ("Method", "FallbackMethod", "StatusCallbackMethod"):
+            form.method(key)
+        form.integer("TimeLimit", 1, None)
+        twiml = form.get("Twiml")
+        if twiml is not None and form.get("Url") is not None:
+            raise ApiError(400, 20001, "Twiml and Url are mutually exclusive")
+        dial = calls.parse_markup(twiml, TWIML_ATTRIBUTES) if twiml is not None else None
+        with state.lock:
+            view = calls.find_call(state, account_sid, sid)
+            if view is None:
+                raise not_found(path)
+            if method == "POST":
+                if dial is not None:
+                    calls.redirect(state, view, dial)
+                if status == "completed" or (status == "canceled" and view.status != "in-progress"):
+                    calls.hang_up(state, view)
+                view = calls.find_call(state, account_sid, sid)
+                assert view is not None
+            return endpoints.Reply(200, call_json(view))
 
     def _authenticate(self, header: str | None) -> str:
         """The account proven by an ``Authorization: Basic`` header, or a 401."""
