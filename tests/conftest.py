@@ -63,7 +63,7 @@ def conn(connect: Connect) -> driver.Connection:
 
 @pytest.fixture(autouse=True)
 def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never pick up a developer's real Twilio credentials."""
+    """Tests never pick up a developer's real provider credentials."""
     for name in (
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
@@ -71,6 +71,9 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "TWILIO_API_SECRET",
         "TWILIO_REGION",
         "TWILIO_EDGE",
+        "SIGNALWIRE_SPACE",
+        "SIGNALWIRE_PROJECT_ID",
+        "SIGNALWIRE_API_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -106,7 +109,13 @@ def any_provider(
     request: pytest.FixtureRequest, wire_servers: dict[str, EmulatorServer]
 ) -> Iterator[ProviderUnderTest]:
     """Each provider in turn: its emulator (reset) and ``connect(**props)`` to it."""
-    name = str(request.param)
+    yield from serve_provider(str(request.param), wire_servers)
+
+
+def serve_provider(
+    name: str, wire_servers: dict[str, EmulatorServer]
+) -> Iterator[ProviderUnderTest]:
+    """Body of a fixture for one provider: its HTTP emulator (reset) and a way to connect."""
     cls = provider_class(name)
     assert cls is not None
     running = wire_servers.get(cls.wire)

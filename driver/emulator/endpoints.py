@@ -8,6 +8,7 @@ about HTTP transport, faults or latency (see :mod:`driver.emulator.app`).
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -362,12 +363,22 @@ def fetch_participant(
 
 
 def update_participant(
-    state: State, account_sid: str, conference_sid: str, ref: str, form: Params, path: str
+    state: State,
+    account_sid: str,
+    conference_sid: str,
+    ref: str,
+    form: Params,
+    path: str,
+    *,
+    call_sid: re.Pattern[str] = CALL_SID,
 ) -> Reply:
-    """``POST .../Participants/{CallSid}.json``: mute, hold, coach, announce..."""
+    """``POST .../Participants/{CallSid}.json``: mute, hold, coach, announce...
+
+    ``call_sid`` is the shape of the wire's call ids (for ``CallSidToCoach``).
+    """
     flags = {key: form.boolean(key) for key in UPDATE_BOOLEANS}
     methods = {key: form.method(key) for key in UPDATE_METHODS}
-    coach = form.pattern("CallSidToCoach", CALL_SID, "Call SID")
+    coach = form.pattern("CallSidToCoach", call_sid, "Call SID")
     with state.lock:
         conference = _conference(state, account_sid, conference_sid, path)
         participant = _participant(state, account_sid, conference_sid, ref, path)

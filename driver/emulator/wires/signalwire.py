@@ -326,7 +326,7 @@ class SignalWireWire(Wire):
                 return 204, None
             if method == "POST":
                 endpoints.update_participant(
-                    state, account, args[0], participant.call_sid, form, path
+                    state, account, args[0], participant.call_sid, form, path, call_sid=UUID
                 )
             return 200, self.participant_json(participant)
 
