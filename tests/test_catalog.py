@@ -148,6 +148,7 @@ def test_sys_procedures(conn: driver.Connection) -> None:
     assert {r["ProcedureName"] for r in rows} == set(conn.provider.procedures)
     assert {r["ProcedureName"] for r in rows} == {
         "AddParticipants",
+        "JoinConference",
         "ModifyConference",
         "ModifyParticipants",
         "RemoveParticipant",
@@ -168,7 +169,8 @@ def test_sys_procedureparameters(conn: driver.Connection) -> None:
             assert row["IsRequired"] == int(inp.required)
             assert row["AllowedValues"] == describe_allowed(inp, conn.provider.formats)
             assert row["Description"] == inp.description
-            assert "Twilio" in row["Providers"].split(", ")
+            takes = conn.provider.procedures[proc.name].takes(inp.name)
+            assert ("Twilio" in row["Providers"].split(", ")) == takes
             for value in inp.values:
                 assert value in row["AllowedValues"]
             if inp.min is not None:

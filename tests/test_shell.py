@@ -387,7 +387,7 @@ def test_errors_point_at_dot_commands(shell: Any, account: list[str]) -> None:
         "AddParticipants is missing required inputs From, To "
         "(NULL counts as missing; to list its inputs: .describe AddParticipants)",
         "unknown procedure 'AddParticipant'; known procedures: AddParticipants, "
-        "ModifyConference, ModifyParticipants, RemoveParticipant "
+        "JoinConference, ModifyConference, ModifyParticipants, RemoveParticipant "
         "(.procedures lists them with descriptions)",
         "no such table: Participant (.tables lists the tables)",
         "no table or procedure named 'Participant'; did you mean Participants? "
