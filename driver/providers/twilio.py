@@ -391,7 +391,8 @@ class Twilio(Provider):
         page_size: int,
         what: str,
     ) -> AsyncIterator[list[Item]]:
-        """Follow ``next_page_uri`` verbatim until it is null (never build page URLs)."""
+        """Follow ``next_page_uri`` (placed by :meth:`next_url`) until it is null; page
+        URLs are never built."""
         paging = self.mapping.paging
         next_field = str(paging.get("next_field", "next_page_uri"))
         params: list[tuple[str, str]] | None = [
