@@ -69,7 +69,8 @@ class ProcedureRunner:
         try:
             return await self.provider.call(self, proc, values)
         except OutcomeUnknown as exc:
-            _append(exc, self.check_hint(proc, values))
+            if "To check:" not in exc.message:  # a provider may have said how already
+                _append(exc, self.check_hint(proc, values))
             raise
         except asyncio.CancelledError:
             # Cancelled (interrupt, close, Ctrl-C) while a request may already have been
