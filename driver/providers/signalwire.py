@@ -159,6 +159,9 @@ class SignalWire(Twilio):
         ),
     )
     credentials = ("ProjectId", "ApiToken")
+    # `confsql listen` takes SignalWire's conference events here; cXML names these events.
+    webhook_path = "/signalwire"
+    webhook_events = TAKES_VALUES["ConferenceStatusCallbackEvent"]
     url_user = "ProjectId"
     url_password = "ApiToken"
     formats: ClassVar[Mapping[str, Format]] = SIGNALWIRE_FORMATS

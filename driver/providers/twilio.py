@@ -208,8 +208,8 @@ class Twilio(Provider):
         return "no credentials were sent; set AccountSid and AuthToken"
 
     # Where `confsql listen` takes this provider's events, and which events to send there.
-    webhook_path = "/twilio"
-    webhook_events = (
+    webhook_path: ClassVar[str] = "/twilio"
+    webhook_events: ClassVar[tuple[str, ...]] = (
         "start",
         "end",
         "join",

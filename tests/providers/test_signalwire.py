@@ -422,6 +422,16 @@ def test_add_maps_inputs_to_markup_and_call_fields(
     assert coach == [(1, 1, room["a"], 1)]
 
 
+def test_webhook_url_subscribes_the_conference(sw: ProviderUnderTest) -> None:
+    conn = sw.connect(WebhookUrl="https://hooks.example/")
+    rows(conn, ADD, ("Hooked", PHONE_A, PHONE_B))
+    noun = markup(posts(sw.emu)[0])
+    assert noun.attrib == {
+        "statusCallback": "https://hooks.example/signalwire",
+        "statusCallbackEvent": "start end join leave mute hold speaker",
+    }
+
+
 @pytest.mark.parametrize(
     "name", ["a<b>&c\"d'e", "two\nlines", "</Conference></Dial><Hangup/>", " spaced  ", "Ünï 😀"]
 )
