@@ -43,9 +43,13 @@ def test_one_429_with_retry_after_pauses_every_request(
     assert len(rows) == rooms * 2
     (refused,) = [r for r in emu.requests if r.fault == "429"]
     answered = refused.time + emu.latency  # the 429 left the emulator then
-    # Requests the client started before it read the 429 may still arrive just after it.
-    started_during_pause = [r for r in emu.requests if answered + 0.05 < r.time < answered + 0.95]
-    assert started_during_pause == []
+    # Requests the client had started before it read the 429 may still arrive just after
+    # it; then nothing arrives for the pause's second; then the rest (retry included).
+    after = sorted(r.time for r in emu.requests if r.time > answered)
+    gaps = [b - a for a, b in zip([answered, *after], after, strict=False)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__)
+    assert gaps[widest] >= 0.9
+    assert widest <= 16  # only requests already in flight came before the pause ended
     assert conn.stats.gate.throttled == 1
 
 
