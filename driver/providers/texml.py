@@ -144,6 +144,11 @@ class TelnyxTeXML(Twilio):
 
     # --- properties --------------------------------------------------------------------
 
+    def subscribe(self, proc: Procedure, values: dict[str, object]) -> dict[str, object]:
+        """No automatic subscription: TeXML's status callbacks are not Twilio-signed, and
+        `confsql listen` does not verify them yet (pass ConferenceStatusCallback yourself)."""
+        return values
+
     @classmethod
     def check_settings(cls, values: Mapping[str, Any], from_env: Mapping[str, str]) -> None:
         missing = [name for name in cls.credentials if not values.get(name)]
