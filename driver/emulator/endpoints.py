@@ -145,7 +145,7 @@ def list_conferences(state: State, account_sid: str, query: Params, path: str) -
         for suffix, compare in _COMPARE.items():
             day = query.day(base + suffix)
             if day is not None:
-                checks.append(_date_check(attr, compare, day))
+                checks.append(date_check(attr, compare, day))
     keep = None if not checks else (lambda c: all(check(c) for check in checks))
 
     with state.lock:
@@ -164,9 +164,11 @@ def list_conferences(state: State, account_sid: str, query: Params, path: str) -
     )
 
 
-def _date_check(
+def date_check(
     attr: str, compare: Callable[[date, date], bool], day: date
 ) -> Callable[[Conference], bool]:
+    """A conference filter comparing the UTC date of ``attr`` with ``day``."""
+
     def check(conference: Conference) -> bool:
         value: datetime = getattr(conference, attr)
         return compare(value.date(), day)

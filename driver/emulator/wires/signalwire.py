@@ -20,7 +20,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -353,7 +353,7 @@ class SignalWireWire(Wire):
             for suffix, compare in _COMPARE.items():
                 day = query.day(column + suffix)
                 if day is not None:
-                    checks.append(_on_day(attribute, compare, day))
+                    checks.append(endpoints.date_check(attribute, compare, day))
                     filters.append((column + suffix, day.isoformat()))
         keep = None if not checks else (lambda c: all(check(c) for check in checks))
         state = self.emulator.state
@@ -505,16 +505,6 @@ def _envelope(
     body = envelope(key, path, filters, request, items, sids, has_next)
     del body["start"], body["end"]
     return body
-
-
-def _on_day(
-    attribute: str, compare: Callable[[date, date], bool], day: date
-) -> Callable[[Conference], bool]:
-    def check(conference: Conference) -> bool:
-        value: datetime = getattr(conference, attribute)
-        return compare(value.date(), day)
-
-    return check
 
 
 def _conference(state: Any, account: str, sid: str, path: str) -> Conference:
