@@ -463,7 +463,14 @@ class Cursor:
         self._explain = explain.is_explain_query_plan(sql)
         safe = bool(conn.session.settings["SafeUpdates"])
         statement.write_context = (
-            dml.check(sql, conn.catalog, bindings, safe_updates=safe, formats=conn.provider.formats)
+            dml.check(
+                sql,
+                conn.catalog,
+                bindings,
+                safe_updates=safe,
+                formats=conn.provider.formats,
+                supported=conn.session.runner.procedure,
+            )
             if dml.is_dml(sql)
             else WriteContext()
         )

@@ -11,7 +11,7 @@ rows before it already sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlglot
@@ -41,6 +41,7 @@ def check(
     *,
     safe_updates: bool = True,
     formats: Formats | None = None,
+    supported: Callable[[str], object] | None = None,
 ) -> WriteContext:
     """Validate a DML statement against schema/; return what the vtable needs to know.
 
@@ -73,9 +74,17 @@ def check(
         return WriteContext()  # sys_* views or unknown: SQLite says what is wrong
     if isinstance(stmt, exp.Insert):
         _check_insert(catalog, table, stmt, params, formats)
+        _supported(supported, "INSERT INTO", table, table.insert)
         return WriteContext()
     if isinstance(stmt, exp.Delete) and not table.delete:
         raise NotSupportedError(f"DELETE FROM {table.name} is not supported by the provider")
+    is_update = isinstance(stmt, exp.Update)
+    _supported(
+        supported,
+        "UPDATE" if is_update else "DELETE FROM",
+        table,
+        table.update if is_update else table.delete,
+    )
     set_columns = _check_update(catalog, table, stmt) if isinstance(stmt, exp.Update) else None
     if safe_updates and not stmt.args.get("where"):
         verb = "UPDATE" if isinstance(stmt, exp.Update) else "DELETE FROM"
@@ -86,6 +95,18 @@ def check(
             "every row, write WHERE 1, or connect with SafeUpdates=false."
         )
     return WriteContext(set_columns=set_columns)
+
+
+def _supported(
+    check: Callable[[str], object] | None, verb: str, table: Table, procedure: str | None
+) -> None:
+    """NotSupportedError naming the write when the provider lacks its procedure."""
+    if check is None or procedure is None:
+        return
+    try:
+        check(procedure)
+    except NotSupportedError as exc:
+        raise NotSupportedError(f"{verb} {table.name}: {exc.message}") from None
 
 
 def _check_update(catalog: Catalog, table: Table, stmt: exp.Update) -> tuple[str, ...]:

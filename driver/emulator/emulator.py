@@ -75,6 +75,7 @@ class Emulator:
     def reset(self) -> None:
         """Clear data, faults, the log and callback counters; keep accounts; restore knobs."""
         self.callbacks.reset()
+        self.wire.reset()
         self.state.clear()
         self.faults.clear()
         self.requests.clear()

@@ -94,6 +94,9 @@ class Wire:
         """The demo account's credentials, named as the provider's connection properties."""
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """Forget what the wire keeps beside the shared state (called by ``Emulator.reset``)."""
+
     def handle(self, request: WireRequest) -> WireReply:
         """Authenticate, route and run one request (raise :class:`WireError` to refuse)."""
         raise NotImplementedError

@@ -10,6 +10,10 @@ Every provider route follows the same order, and nothing is stored unless all of
    retries), and only then is the request answered 200.
 
 A redelivered event is answered 200 as well (``"duplicate"``) and stored once.
+
+The jambonz call hook (``/jambonz/hook``) is checked the same way (size, JSON, signature), then
+answers the verbs built from the call's signed conference parameters (:mod:`.hook`); it stores
+nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import parse, signatures
+from . import hook, parse, signatures
 from .config import ReceiverConfig
 from .record import EventRecord
 from .store import StoreError
@@ -77,9 +81,27 @@ def create_app(config: ReceiverConfig, writer: BatchWriter) -> Starlette:
         _verify_jambonz(request, body, secrets.jambonz)
         return parse.from_jambonz(body)
 
-    async def jambonz_hook(request: Request, body: bytes) -> EventRecord | None:
-        _verify_jambonz(request, body, secrets.jambonz)
-        raise Rejected(501, "the jambonz call hook is not served by this version of confsql")
+    status_url = config.public_url("/jambonz/status", "")
+
+    async def jambonz_hook(request: Request) -> Response:
+        """The call hook: the verbs that put the call into its conference (nothing stored)."""
+        try:
+            body = await _read_body(request)
+            _verify_jambonz(request, body, secrets.jambonz)
+            fields = parse.json_object(body)
+            token = hook.token_of(request.query_params.get(hook.QUERY_KEY), fields)
+            parameters = hook.verify_parameters(secrets.jambonz, token)
+            verbs = hook.conference_verbs(parameters, fields, status_url)
+        except Rejected as exc:
+            logger.warning("%s: %s %s", request.url.path, exc.status, exc)
+            return _answer(exc.status, {"error": str(exc)})
+        except (parse.Malformed, hook.BadToken) as exc:
+            logger.warning("%s: 400 %s", request.url.path, exc)
+            return _answer(400, {"error": str(exc)})
+        except signatures.SignatureError as exc:
+            logger.warning("%s: 403 %s", request.url.path, exc)
+            return _answer(403, {"error": f"jambonz call hook: {exc}"})
+        return JSONResponse(verbs)
 
     def route(path: str, handler: Handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -100,7 +122,7 @@ def create_app(config: ReceiverConfig, writer: BatchWriter) -> Starlette:
             route("/signalwire", signalwire, ["GET", "POST"]),
             route("/telnyx", telnyx, ["POST"]),
             route("/jambonz/status", jambonz, ["POST"]),
-            route("/jambonz/hook", jambonz_hook, ["POST"]),
+            Route("/jambonz/hook", jambonz_hook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )
@@ -119,8 +141,7 @@ async def _receive(request: Request, handler: Handler, writer: BatchWriter) -> R
             logger.error("%s: %s", request.url.path, exc)
             raise Rejected(503, "the event could not be stored; send it again") from None
     except Rejected as exc:
-        if exc.status != 501:
-            logger.warning("%s: %s %s", request.url.path, exc.status, exc)
+        logger.warning("%s: %s %s", request.url.path, exc.status, exc)
         return _answer(exc.status, {"error": str(exc)})
     except parse.Malformed as exc:
         logger.warning("%s: 400 %s", request.url.path, exc)

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ..emulator.sids import DEMO_AUTH_TOKEN
+from ..emulator.wires.jambonz import DEMO_WEBHOOK_SECRET
 from .app import MAX_BODY
 from .config import DEFAULT_EVENTS_DB, ReceiverConfig, Secrets
 from .server import bind, local_url, uvicorn_server
@@ -29,6 +30,7 @@ routes (append them to WEBHOOK_URL when you configure the provider):
   POST /signalwire        SignalWire conference status callbacks (GET also accepted)
   POST /telnyx            Telnyx Call Control webhooks (conference.* events)
   POST /jambonz/status    jambonz conference statusHook events
+  POST /jambonz/hook      jambonz call hook of calls placed with EXEC (answers the verbs)
   GET  /healthz           200 while the events database answers
 
 Bodies over {MAX_BODY} bytes are refused (413). Query the events with
@@ -91,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument(
         "--sandbox",
         action="store_true",
-        help="also accept Twilio callbacks signed by the built-in sandbox's demo account",
+        help="also accept Twilio callbacks and jambonz hooks and events signed by the built-in "
+        "sandboxes' demo accounts",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -109,6 +112,7 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Receive
     twilio, signalwire, telnyx, jambonz = (given(option, env) for option, env, _ in _SECRETS)
     if args.sandbox:
         twilio.append(DEMO_AUTH_TOKEN)
+        jambonz.append(DEMO_WEBHOOK_SECRET)
     try:
         telnyx_keys = tuple(telnyx_public_key(k) for k in telnyx)
     except ValueError as exc:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .record import EventRecord, utc_text
-from .vocabulary import JAMBONZ_EVENTS, TELNYX_EVENTS, TELNYX_REASONS
+from .vocabulary import JAMBONZ_EVENTS, JAMBONZ_FLAGS, TELNYX_EVENTS, TELNYX_REASONS
 
 _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _FLAGS = {"true": True, "false": False}
@@ -173,22 +173,80 @@ def from_telnyx(body: bytes) -> EventRecord | None:
 
 
 def from_jambonz(body: bytes) -> EventRecord:
-    """A jambonz ``conference`` verb statusHook event (snake_case keys over HTTP)."""
+    """A jambonz ``conference`` verb statusHook event (snake_case keys over HTTP).
+
+    jambonz names the conference ``conf:<account>:<name>`` in ``conference_sid``; the stored
+    ConferenceSid is the name (``friendly_name``), which is what its REST API lists.  A call
+    that confsql placed carries confsql's tag in ``customerData`` (see
+    :mod:`driver.events.hook`): its label, and on ``join`` whether it joined muted.  jambonz
+    posts ``end`` once from the participant whose leaving ended the conference and again from
+    each one removed with it; only the first can have ``members`` above 0, which happens only
+    when that participant had endConferenceOnExit (feature-server lib/tasks/conference.js,
+    ``_doFinalMemberCheck``), so that one is given its reason.  The events confsql reports
+    itself (``mute``, ``unmute``, ``hold``, ``unhold``) set Muted or Hold.
+    """
     fields = json_object(body)
     raw_event = _text(fields, "event", required=True) or ""
-    conference = _text(fields, "conference_sid", "conferenceSid", required=True) or ""
     call = _text(fields, "call_sid", "callSid", required=True) or ""
     occurred = _text(fields, "time", required=True) or ""
+    account = _text(fields, "account_sid", "accountSid")
+    raw_conference = _text(fields, "conference_sid", "conferenceSid", required=True) or ""
+    name = _text(fields, "friendly_name", "friendlyName")
     event = JAMBONZ_EVENTS.get(raw_event) or _event_name(raw_event)
     wide = event in ("conference-start", "conference-end")
+    tagged = _confsql_tag(fields)
+    label = tagged.get("label") if isinstance(tagged.get("label"), str) else None
+    flags: dict[str, bool | None] = {"muted": None, "hold": None}
+    if raw_event in JAMBONZ_FLAGS:
+        which, value = JAMBONZ_FLAGS[raw_event]
+        flags[which] = value
+    elif event == "participant-join" and tagged is not _UNTAGGED:
+        flags["muted"] = tagged.get("joinMuted") is True
+        flags["hold"] = False
+    members = fields.get("members")
+    reason = None
+    if event == "conference-end" and _count(members) > 0:
+        reason = "participant-with-end-conference-on-exit-left"
     return EventRecord(
         event_id=f"{call}/{raw_event}/{occurred}",
         provider="Jambonz",
-        account_sid=_text(fields, "account_sid", "accountSid"),
-        conference_sid=conference,
-        friendly_name=_text(fields, "friendly_name", "friendlyName"),
+        account_sid=account,
+        conference_sid=name or _conference_name(raw_conference, account),
+        friendly_name=name,
         call_sid=None if wide else call,
+        label=None if wide else label,
         event=event,
         timestamp=_iso_time(occurred, "time"),
+        muted=flags["muted"],
+        hold=flags["hold"],
+        reason_conference_ended=reason,
         payload=body.decode("utf-8"),
     )
+
+
+_UNTAGGED: dict[str, Any] = {}
+
+
+def _confsql_tag(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """What confsql's tag verb recorded on the call (``customerData.confsql``), if anything."""
+    for key in ("customerData", "customer_data"):
+        data = fields.get(key)
+        if isinstance(data, dict):
+            tag = data.get("confsql")
+            if isinstance(tag, dict):
+                return tag
+    return _UNTAGGED
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value)
+
+
+def _conference_name(raw: str, account: str | None) -> str:
+    """``conf:<account>:<name>`` -> ``<name>`` (anything else is kept as it is)."""
+    prefix = f"conf:{account}:" if account else None
+    if prefix and raw.startswith(prefix) and len(raw) > len(prefix):
+        return raw[len(prefix) :]
+    return raw

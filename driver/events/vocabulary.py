@@ -37,6 +37,9 @@ TELNYX_EVENTS: dict[str, str] = {
 
 # jambonz ``conference`` verb status events.  Its docs name the end of speech ``end-talking``;
 # feature-server (lib/tasks/conference.js) sends ``stop-talking``.  Both are accepted.
+# jambonz reports no mute or hold changes: the last four are what confsql itself reports,
+# signed like a jambonz event, after jambonz accepted a change it asked for (see
+# driver.providers.jambonz); their body says ``"reported_by": "confsql"``.
 JAMBONZ_EVENTS: dict[str, str] = {
     "start": "conference-start",
     "end": "conference-end",
@@ -45,6 +48,17 @@ JAMBONZ_EVENTS: dict[str, str] = {
     "start-talking": "participant-speech-start",
     "stop-talking": "participant-speech-stop",
     "end-talking": "participant-speech-stop",
+    "mute": "participant-mute",
+    "unmute": "participant-unmute",
+    "hold": "participant-hold",
+    "unhold": "participant-unhold",
+}
+# The Muted / Hold value each of confsql's reports sets.
+JAMBONZ_FLAGS: dict[str, tuple[str, bool]] = {
+    "mute": ("muted", True),
+    "unmute": ("muted", False),
+    "hold": ("hold", True),
+    "unhold": ("hold", False),
 }
 
 # Telnyx ``conference.ended`` reasons in Twilio's ReasonConferenceEnded words.

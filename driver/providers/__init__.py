@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import twilio  # noqa: F401  (the reference provider, first)
 
 # isort: split
-from . import signalwire, telnyx, texml  # noqa: F401
+from . import jambonz, signalwire, telnyx, texml  # noqa: F401
 from .base import ErrorBody, Provider, Sandbox, form_value, json_body, registry
 
 __all__ = [

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import signalwire, telnyx, texml, twilio  # noqa: F401  (registers the wires)
+from . import jambonz, signalwire, telnyx, texml, twilio  # noqa: F401  (registers the wires)
