@@ -141,12 +141,17 @@ def conference_verbs(
     if bound is not None and bound != call_sid:
         raise SignatureError("the conference parameters were made for another call")
     customer: dict[str, Any] = {}
+    earlier: dict[str, Any] = {}
     for key in ("customerData", "customer_data"):
         data = body.get(key)
         if isinstance(data, dict):
             customer = {k: v for k, v in data.items() if k != QUERY_KEY}
+            if isinstance(data.get(QUERY_KEY), dict):  # tagged before: a moved call
+                earlier = data[QUERY_KEY]
             break
     tagged = {k: parameters[k] for k in _TAGGED if parameters.get(k) is not None}
+    if "label" not in tagged and isinstance(earlier.get("label"), str):
+        tagged = {"label": earlier["label"], **tagged}  # a call keeps its label when moved
     conference: dict[str, Any] = {"verb": "conference", "name": parameters["name"]}
     for key in _VERB_ATTRIBUTES:
         if parameters.get(key) is not None:

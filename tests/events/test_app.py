@@ -249,17 +249,6 @@ def test_telnyx_call_events_are_acknowledged_not_stored(
     assert stored(events_db) == []
 
 
-def test_jambonz_call_hook_is_not_served_yet(receiver: ReceiverServer) -> None:
-    body = b'{"call_sid": "x"}'
-    url = receiver.url + "/jambonz/hook"
-    assert (
-        httpx.post(url, content=body, headers={"content-type": "application/json"}).status_code
-        == 403
-    )
-    response = httpx.post(url, content=body, headers=jambonz_headers(body))
-    assert response.status_code == 501
-
-
 def test_routes_methods_and_healthz(receiver: ReceiverServer) -> None:
     health = httpx.get(receiver.url + "/healthz")
     assert health.status_code == 200

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from driver.emulator import DEMO_AUTH_TOKEN
+from driver.emulator.wires.jambonz import DEMO_WEBHOOK_SECRET
 from driver.events import cli
 from driver.shell import main as confsql
 
@@ -55,8 +56,10 @@ def test_environment_defaults() -> None:
     assert (got.events_db, got.webhook_url) == ("/tmp/x.db", "https://hooks.example.com")
 
 
-def test_sandbox_trusts_the_demo_account() -> None:
-    assert config(["--sandbox"]).secrets.twilio == (DEMO_AUTH_TOKEN,)
+def test_sandbox_trusts_the_demo_accounts() -> None:
+    secrets = config(["--sandbox"]).secrets
+    assert secrets.twilio == (DEMO_AUTH_TOKEN,)
+    assert secrets.jambonz == (DEMO_WEBHOOK_SECRET,)
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,51 @@ def test_jambonz_events(raw: str, event: str) -> None:
     assert record.conference_sid == "standup" and record.timestamp == "2024-05-01 10:00:00"
     wide = event in ("conference-start", "conference-end")
     assert record.call_sid == (None if wide else "9f1e-call")
-    assert record.sequence_number is None and record.muted is None
+    assert record.sequence_number is None
+    flags = {"mute": (True, None), "unmute": (False, None), "hold": (None, True)}
+    flags["unhold"] = (None, False)
+    assert (record.muted, record.hold) == flags.get(raw, (None, None))
+
+
+def test_jambonz_conference_is_its_name() -> None:
+    """jambonz sends conf:<account>:<name>; the name is what its REST API lists."""
+    body = jambonz_body(conference_sid="conf:acct-1:standup", friendly_name="standup")
+    assert parse.from_jambonz(body).conference_sid == "standup"
+
+    def unnamed(conference_sid: str) -> bytes:
+        fields = orjson.loads(jambonz_body(conference_sid=conference_sid))
+        del fields["friendly_name"]
+        return orjson.dumps(fields)
+
+    assert parse.from_jambonz(unnamed("conf:acct-1:a room")).conference_sid == "a room"
+    # another account's prefix is not stripped
+    assert parse.from_jambonz(unnamed("conf:other:room")).conference_sid == "conf:other:room"
+
+
+def test_jambonz_confsql_tag_gives_label_and_join_flags() -> None:
+    tag = {"customerData": {"confsql": {"label": "ana", "joinMuted": True}}}
+    joined = parse.from_jambonz(jambonz_body("join", **tag))
+    assert (joined.label, joined.muted, joined.hold) == ("ana", True, False)
+    left = parse.from_jambonz(jambonz_body("leave", **tag))
+    assert (left.label, left.muted, left.hold) == ("ana", None, None)
+    untagged = parse.from_jambonz(jambonz_body("join", customerData={"crm": 7}))
+    assert (untagged.label, untagged.muted, untagged.hold) == (None, None, None)
+    # an application's call still carrying the token (before confsql's tag verb ran)
+    token = parse.from_jambonz(jambonz_body("join", customerData={"confsql": "x.y"}))
+    assert (token.label, token.muted) == (None, None)
+    # conference-wide events are not about the tagged participant
+    ended = parse.from_jambonz(jambonz_body("end", **tag))
+    assert (ended.call_sid, ended.label) == (None, None)
+
+
+def test_jambonz_end_reason_only_when_certain() -> None:
+    """Only a participant with endConferenceOnExit ends it while others remain."""
+    by_moderator = parse.from_jambonz(jambonz_body("end", members=2))
+    assert by_moderator.reason_conference_ended == "participant-with-end-conference-on-exit-left"
+    for members in (0, None, "2", True):
+        ended = parse.from_jambonz(jambonz_body("end", members=members))
+        assert ended.reason_conference_ended is None
+    assert parse.from_jambonz(jambonz_body("leave", members=2)).reason_conference_ended is None
 
 
 def test_jambonz_camel_case_keys_are_read_too() -> None:
