@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 import driver
-from driver.emulator import Emulator
+from driver.emulator import Emulator, EmulatorServer
 from driver.events.server import ReceiverServer
 from driver.sandbox import sandbox_emulator
 from tests.conftest import Connect
@@ -35,11 +35,12 @@ def section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
-def calls() -> list[str]:
-    """The walkthrough's statements (one per line, or ending at ';')."""
-    block = re.findall(r"```sql\n(.*?)```", section(), flags=re.S)
-    assert len(block) == 1
-    lines = [line for line in block[0].splitlines() if line and not line.startswith("--")]
+def calls(provider: str = "Twilio") -> list[str]:
+    """The walkthrough's statements (one per line, or ending at ';'): Twilio's, then jambonz's."""
+    blocks = re.findall(r"```sql\n(.*?)```", section(), flags=re.S)
+    assert len(blocks) == 2
+    block = blocks[["Twilio", "Jambonz"].index(provider)]
+    lines = [line for line in block.splitlines() if line and not line.startswith("--")]
     return [line.rstrip(";") for line in lines]
 
 
@@ -100,6 +101,34 @@ def test_walkthrough_on_the_sandbox(listen_sandbox: tuple[str, Path]) -> None:
         ended = run(conn, sql["moderator"])
         assert [(r["FriendlyName"], r["EndedBy"], r["ReasonConferenceEnded"]) for r in ended] == [
             ("timeline-demo", "ana", "participant-with-end-conference-on-exit-kicked")
+        ]
+
+
+def test_walkthrough_on_the_jambonz_sandbox(listen_sandbox: tuple[str, Path]) -> None:
+    """The same walkthrough on Provider=Jambonz;Sandbox=true: hooks and events over real HTTP."""
+    url, events_db = listen_sandbox
+    statements = calls("Jambonz")
+    assert statements[:2] == [s.split(", ConferenceStatusCallback")[0] for s in calls()[:2]]
+    dsn = f"Provider=Jambonz;Sandbox=true;EventsDb={events_db};WebhookUrl={url}"
+    with driver.connect(dsn) as conn:
+        listed: list[tuple[Any, ...]] = []
+        for statement in statements:
+            answer = conn.cursor().execute(statement).fetchall()
+            if statement.startswith("SELECT"):  # no waiting: the sandbox settles each EXEC
+                listed = answer
+        assert sorted(listed) == [("ana", "connected"), ("ben", "connected")]
+        sql = queries()
+        joined = run(conn, sql["joined"])
+        assert [(r["FriendlyName"], r["Label"]) for r in joined] == [
+            ("timeline-demo", "ana"),
+            ("timeline-demo", "ben"),
+        ]
+        assert run(conn, sql["talk"]) == []  # the sandbox has no audio
+        held = run(conn, sql["hold"])
+        assert [(r["Label"], r["Holds"]) for r in held] == [("ben", 1)]
+        ended = run(conn, sql["moderator"])
+        assert [(r["FriendlyName"], r["EndedBy"], r["ReasonConferenceEnded"]) for r in ended] == [
+            ("timeline-demo", "ana", "participant-with-end-conference-on-exit-left")
         ]
 
 
@@ -184,3 +213,98 @@ def test_queries_on_a_known_timeline(connect: Connect, emu: Emulator, tmp_path: 
             (r["FriendlyName"], r["EndedBy"], r["Seconds"], r["ReasonConferenceEnded"])
             for r in ended
         ] == [("review", "ana", 71, "participant-with-end-conference-on-exit-left")]
+
+
+def test_queries_on_a_known_jambonz_timeline(
+    wire_servers: dict[str, EmulatorServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same timeline on jambonz: its events, and the holds confsql reports, give the
+    same answers (the emulator's clock, and the clock confsql stamps its reports with, are
+    stepped together)."""
+    from driver.emulator.wires import jambonz as wire
+    from driver.events import ReceiverConfig, Secrets
+    from driver.providers import jambonz
+
+    running = wire_servers.get("jambonz")
+    if running is None:
+        running = wire_servers["jambonz"] = EmulatorServer(Emulator(wire="jambonz")).start()
+    emu = running.emulator
+    emu.reset()
+    clock = SteppedClock()
+    emu.clock = clock
+    monkeypatch.setattr(jambonz, "now", clock)
+    config = ReceiverConfig(
+        "", str(tmp_path / "e.db"), Secrets(jambonz=(wire.DEMO_WEBHOOK_SECRET,))
+    )
+    with (
+        ReceiverServer(config) as receiver,
+        driver.connect(
+            Provider="Jambonz",
+            BaseUrl=running.base_url + "/v1",
+            AccountSid=wire.DEMO_ACCOUNT,
+            ApiKey=wire.DEMO_API_KEY,
+            WebhookSecret=wire.DEMO_WEBHOOK_SECRET,
+            WebhookUrl=receiver.url,
+            EventsDb=config.events_db,
+        ) as conn,
+    ):
+
+        def add(room: str, label: str, moderator: bool = False) -> str:
+            cur = conn.cursor().execute(
+                f"EXEC AddParticipants ConferenceSid = '{room}', From = '+15550100', "
+                f"To = '+15550199', Label = '{label}', EndConferenceOnExit = {int(moderator)}"
+            )
+            return str(cur.fetchone()[1])
+
+        def hold(room: str, label: str, on: bool) -> None:
+            conn.cursor().execute(
+                f"EXEC ModifyParticipants ConferenceSid = '{room}', CallSid = '{label}', "
+                f"Hold = {int(on)}"
+            )
+
+        try:
+            ana = add("review", "ana", moderator=True)
+            ben = add("review", "ben")
+            assert emu.wire.drain()
+            clock.step(5)
+            emu.wire.speech(ana, speaking=True)
+            clock.step(12)
+            emu.wire.speech(ana, speaking=False)
+            clock.step(3)
+            emu.wire.speech(ben, speaking=True)
+            clock.step(4)
+            emu.wire.speech(ben, speaking=False)
+            clock.now += timedelta(milliseconds=1)
+            emu.wire.speech(ben, speaking=True)  # never stopped: not counted
+            hold("review", "ben", True)
+            clock.step(30)
+            hold("review", "ben", False)
+            clock.step(10)
+            hold("review", "ben", True)
+            clock.step(7)
+            emu.wire.hang_up(ana)  # the moderator leaves while ben is on hold: ends it
+            assert emu.wire.drain()
+            cy = add("casual", "cy")  # ends by its last participant leaving
+            assert emu.wire.drain()
+            clock.step(20)
+            emu.wire.hang_up(cy)
+            assert emu.wire.drain()
+
+            sql = queries()
+            joined = run(conn, sql["joined"])
+            assert sorted((r["FriendlyName"], r["Label"], r["JoinedAt"]) for r in joined) == [
+                ("casual", "cy", "2026-03-02 09:01:11"),
+                ("review", "ana", "2026-03-02 09:00:00"),
+                ("review", "ben", "2026-03-02 09:00:00"),
+            ]
+            talk = run(conn, sql["talk"])
+            assert [(r["Label"], r["TalkSeconds"]) for r in talk] == [("ana", 12), ("ben", 4)]
+            held = run(conn, sql["hold"])
+            assert [(r["Label"], r["Holds"], r["HeldSeconds"]) for r in held] == [("ben", 2, 37)]
+            ended = run(conn, sql["moderator"])
+            assert [
+                (r["FriendlyName"], r["EndedBy"], r["Seconds"], r["ReasonConferenceEnded"])
+                for r in ended
+            ] == [("review", "ana", 71, "participant-with-end-conference-on-exit-left")]
+        finally:
+            emu.reset()
