@@ -314,7 +314,14 @@ class Jambonz(Provider):
         if mapping.items == "conferences":
             live = await self._live_names(client, url, what)
             path = self._events_path()
-            recorded = await asyncio.to_thread(jambonz_events.read, path, account) if path else {}
+            recorded: dict[str, list[jambonz_events.Event]] = {}
+            if path:  # every run's bounds, and all of what the live conferences recorded
+                recorded = await asyncio.to_thread(
+                    jambonz_events.read, path, account, None, jambonz_events.BOUNDARIES
+                )
+                if live:
+                    current = await asyncio.to_thread(jambonz_events.read, path, account, live)
+                    recorded.update(current)
             yield jambonz_events.conference_items(recorded, live, account)
             return
         path = self._events_path()
@@ -479,7 +486,7 @@ class Jambonz(Provider):
                 "WebhookSecret (or connect without EventsDb). Nothing was sent."
             )
         member = await self._member(runner, proc.name, name, str(values["CallSid"]))
-        call_sid = member.call_sid if member else str(values["CallSid"])
+        call_sid = values["CallSid"] = member.call_sid if member else str(values["CallSid"])
         changes: list[tuple[str, str, Any]] = []  # (report event, field, value)
         if values.get("Muted") is not None:
             word = "mute" if values["Muted"] else "unmute"
@@ -499,13 +506,17 @@ class Jambonz(Provider):
                     )
                     exc.args = (exc.message,)
                 if isinstance(exc, OutcomeUnknown):
-                    exc.message += (
-                        " jambonz reports no mute or hold changes, so Participants cannot show "
-                        "whether it took effect; running the same EXEC again is harmless."
-                    )
-                    exc.args = (exc.message,)
+                    # No query can check it (jambonz shows no mute or hold state), so this is
+                    # not left to the runner, which would append one.
+                    raise OperationalError(
+                        f"{exc.message} jambonz shows no mute or hold state, so no query can "
+                        "tell whether it took effect; running the same EXEC again is harmless "
+                        "(the change is the same the second time).",
+                        status=exc.status,
+                        code=exc.code,
+                    ) from None
                 raise
-            done.append(f"{word}")
+            done.append(word)
             if reporting:
                 await self._report(word, name, call_sid, member.label if member else None)
         if member is not None:
@@ -532,7 +543,8 @@ class Jambonz(Provider):
         mapping = self.procedures[proc.name]
         name = str(values["ConferenceSid"])
         member = await self._member(runner, proc.name, name, str(values["CallSid"]))
-        call_sid = member.call_sid if member else str(values["CallSid"])
+        # The call sid, not a label, in the check query of an unknown outcome.
+        call_sid = values["CallSid"] = member.call_sid if member else str(values["CallSid"])
         await runner.requester.client.json(
             mapping.method,
             runner.requester.url(mapping.path, {"CallSid": call_sid}),
@@ -698,7 +710,8 @@ class Jambonz(Provider):
             raise ProgrammingError(
                 f"{procedure} on {self.name}: {problem}; nothing was sent. SELECT CallSid, Label "
                 f"FROM Participants WHERE ConferenceSid = '{_sql(name)}' lists them (a call "
-                "just placed shows once it has joined).",
+                "just placed shows once it has joined); to act on a call the events do not "
+                "show, give its call sid on a connection without EventsDb.",
                 status=None if found else 404,
             )
         return found[0]

@@ -31,6 +31,8 @@ import orjson
 from ..errors import OperationalError
 
 PROVIDER = "Jambonz"
+BOUNDARIES = ("conference-start", "conference-end")
+"""The events that delimit a conference's runs."""
 _COLUMNS = "rowid, ConferenceSid, CallSid, Label, Event, Timestamp, Muted, Hold, Payload"
 
 
@@ -70,19 +72,26 @@ def _tag(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-def read(path: str, account: str, names: Sequence[str] | None = None) -> dict[str, list[Event]]:
-    """The account's jambonz events by conference name, in order (``names``: only those)."""
+def read(
+    path: str,
+    account: str,
+    names: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> dict[str, list[Event]]:
+    """The account's jambonz events by conference name, in order; ``names`` and ``kinds``
+    (event names) narrow them, through the table's indexes."""
     uri = "file:" + quote(str(Path(path).expanduser().resolve())) + "?mode=ro"
-    sql = (
-        f'SELECT {_COLUMNS} FROM "ConferenceEvents" WHERE Provider = ? AND AccountSid = ?'
-        if names is None
-        else f'SELECT {_COLUMNS} FROM "ConferenceEvents" WHERE Provider = ? AND AccountSid = ? '
-        f"AND ConferenceSid IN ({', '.join('?' for _ in names)})"
-    )
+    where = ["Provider = ?", "AccountSid = ?"]
+    args: list[str] = [PROVIDER, account]
+    for column, values in (("ConferenceSid", names), ("Event", kinds)):
+        if values is not None:
+            where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            args += values
+    sql = f'SELECT {_COLUMNS} FROM "ConferenceEvents" WHERE {" AND ".join(where)}'
     try:
         db = sqlite3.connect(uri, uri=True, timeout=5)
         try:
-            rows = db.execute(sql, [PROVIDER, account, *(names or ())]).fetchall()
+            rows = db.execute(sql, args).fetchall()
         finally:
             db.close()
     except sqlite3.Error as exc:

@@ -690,3 +690,78 @@ def test_hook_work_happens_off_the_request_path(conn: driver.Connection, emu: Em
         gate.set()
     assert emu.wire.drain()
     assert emu.wire.calls.counters.hooks == 1
+
+
+def test_without_events_db_call_sids_are_used_as_given(connect: Any, emu: Emulator) -> None:
+    """Nothing to check against: the change is sent, and the result shows what is known."""
+    ana = add(connect(), "ana")
+    assert emu.wire.drain()
+    conn = connect(EventsDb=None, WebhookUrl=None)
+    result = rows(
+        conn, f"EXEC ModifyParticipants ConferenceSid = 'standup', CallSid = '{ana}', Muted = 1"
+    )
+    assert result == [("standup", ana, ACCOUNT) + (None,) * 2 + (1, None) + (None,) * 8]
+    assert emu.state.calls[ana].muted is True
+    assert rows(conn, f"EXEC RemoveParticipant ConferenceSid = 'standup', CallSid = '{ana}'") == [
+        ("standup", ana)
+    ]
+    assert emu.wire.drain()
+    assert rows(conn, "SELECT * FROM Conferences") == []
+
+
+def test_remove_unknown_outcome_checks_by_call_sid(conn: driver.Connection, emu: Emulator) -> None:
+    ana = add(conn, "ana")
+    assert emu.wire.drain()
+    emu.faults.add("drop", path_contains=f"/Calls/{ana}", method="DELETE", after_processing=True)
+    with pytest.raises(driver.OperationalError, match="NOT retried") as caught:
+        rows(conn, "EXEC RemoveParticipant ConferenceSid = 'standup', CallSid = 'ana'")
+    assert f"CallSid = '{ana}'" in str(caught.value)
+    assert len(emu.requests.matching("DELETE", f"/Calls/{ana}")) == 1
+
+
+def test_conferences_with_many_recorded_events(
+    conn: driver.Connection, emu: Emulator, events_db: str
+) -> None:
+    """Ended conferences come from the runs' bounds; live ones from their current run."""
+    for index in range(3):
+        sid = add(conn, "ana", room=f"room-{index}")
+        assert emu.wire.drain()
+        if index < 2:
+            emu.wire.hang_up(sid)
+    assert emu.wire.drain()
+    found = rows(
+        conn,
+        "SELECT Sid, Status, DateCreated IS NOT NULL, DateUpdated IS NOT NULL FROM Conferences ORDER BY Sid",
+    )
+    assert found == [
+        ("room-0", "completed", 1, 1),
+        ("room-1", "completed", 1, 1),
+        ("room-2", "in-progress", 1, 1),
+    ]
+
+
+def test_conf_mute_status_mutes_everyone_but_moderators(
+    conn: driver.Connection, emu: Emulator, jambonz_server: EmulatorServer
+) -> None:
+    """Why Muted is a participant action: conf_mute_status acts on the whole conference."""
+    ana = add(conn, "ana", StartConferenceOnEnter=1)  # a moderator
+    ben = add(conn, "ben")
+    cy = add(conn, "cy")
+    assert emu.wire.drain()
+    answer = httpx.post(
+        f"{jambonz_server.base_url}{ROOT}/Calls/{ben}",
+        json={"conf_mute_status": "mute"},
+        headers={"Authorization": f"Bearer {wire.DEMO_API_KEY}"},
+    )
+    assert answer.status_code == 202
+    assert [emu.state.calls[c].muted for c in (ana, ben, cy)] == [False, True, True]
+
+
+def test_own_status_hook_gets_the_events(conn: driver.Connection, emu: Emulator) -> None:
+    """ConferenceStatusCallback replaces the receiver as the conference's statusHook."""
+    add(conn, "ana", ConferenceStatusCallback="http://127.0.0.1:9/mine")
+    assert emu.wire.drain()
+    counters = emu.wire.calls.counters
+    assert counters.hooks == 1 and counters.events == 0 and counters.events_failed == 2
+    assert [event for event, _ in counters.sent] == ["start", "join"]
+    assert events(conn) == []
