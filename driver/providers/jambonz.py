@@ -106,7 +106,7 @@ SPEECH_DEFAULTS: tuple[tuple[str, str], ...] = (
 # What to do instead of an input jambonz has no equivalent for.
 INSTEAD: dict[str, str] = {
     "StatusCallbackEvent": "jambonz posts every call status change to StatusCallback",
-    "Coaching": "jambonz's REST API has no coaching by call; leave Coaching out",
+    "Coaching": "jambonz coaches by member tag, not by call, which confsql does not map",
     "CallerId": "give the calling number as From",
     "Hold": "join first, then EXEC ModifyParticipants ... Hold = 1",
     "Record": "jambonz records conferences through the conference verb of your own application",
@@ -525,6 +525,7 @@ class Jambonz(Provider):
                     member.muted = int(word == "mute")
                 else:
                     member.hold = int(word == "hold")
+            member.updated = now()
             item = member.item(str(self.settings["AccountSid"]))
         else:
             item = {

@@ -25,7 +25,10 @@ from driver.emulator.wires import jambonz as wire
 from driver.events import ReceiverConfig, Secrets, hook
 from driver.events.server import ReceiverServer
 from driver.events.signatures import jambonz_header
+from driver import schema
+from driver.providers import provider_class
 from driver.providers.jambonz import target
+from driver.settings import resolve
 
 PROVIDER = "Jambonz"
 ACCOUNT = wire.DEMO_ACCOUNT
@@ -765,3 +768,37 @@ def test_own_status_hook_gets_the_events(conn: driver.Connection, emu: Emulator)
     assert counters.hooks == 1 and counters.events == 0 and counters.events_failed == 2
     assert [event for event, _ in counters.sent] == ["start", "join"]
     assert events(conn) == []
+
+
+def test_removing_every_participant_ends_the_conference(
+    conn: driver.Connection, emu: Emulator
+) -> None:
+    """The alternative NotSupportedError names for ending a conference."""
+    add(conn, "ana")
+    add(conn, "ben")
+    assert emu.wire.drain()
+    cur = conn.cursor().execute("DELETE FROM Participants WHERE ConferenceSid = 'standup'")
+    assert cur.rowcount == 2
+    assert emu.wire.drain()
+    assert rows(conn, "SELECT Sid, Status FROM Conferences") == [("standup", "completed")]
+    assert [e[0] for e in events(conn)][-3:] == [
+        "participant-leave",
+        "participant-leave",
+        "conference-end",
+    ]
+
+
+def test_no_feature_server_is_a_clear_error() -> None:
+    """jambonz's API server answers 480 when no feature server can place the call."""
+    cls = provider_class(PROVIDER)
+    mapping = schema.load().provider(PROVIDER)
+    assert cls is not None and mapping is not None
+    dsn = f"Provider=Jambonz;BaseUrl=https://j.example.com/v1;ApiKey=k;AccountSid={ACCOUNT}"
+    provider = cls(mapping, resolve(dsn, {}, environ={})[1])
+    request = httpx.Request("POST", "https://j.example.com/v1/Accounts/x/Calls")
+    busy = httpx.Response(480, json={"msg": "no available feature servers"}, request=request)
+    error = provider.error(busy, "AddParticipants", True, driver.OperationalError)
+    assert isinstance(error, driver.OperationalError) and "nothing was placed" in str(error)
+    bad = httpx.Response(400, json={"msg": "missing from parameter"}, request=request)
+    refused = provider.error(bad, "AddParticipants", True, driver.OperationalError)
+    assert isinstance(refused, driver.DataError) and "missing from parameter" in str(refused)
