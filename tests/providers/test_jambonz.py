@@ -20,12 +20,12 @@ import httpx
 import pytest
 
 import driver
+from driver import schema
 from driver.emulator import Emulator, EmulatorServer
 from driver.emulator.wires import jambonz as wire
 from driver.events import ReceiverConfig, Secrets, hook
 from driver.events.server import ReceiverServer
 from driver.events.signatures import jambonz_header
-from driver import schema
 from driver.providers import provider_class
 from driver.providers.jambonz import target
 from driver.settings import resolve
