@@ -25,8 +25,9 @@ hung up.  The conference verb behaves as feature-server's lib/tasks/conference.j
   ``mute_status`` and ``conferenceParticipantAction`` (this member).  None of them is
   reported as an event: jambonz sends none.
 
-HTTP requests leave from one background thread, in order, so API requests never wait for a
-hook; :meth:`CallEngine.drain` waits until everything queued has run.
+A call's ``call_status_hook`` is kept but never called (confsql does not use call status
+events).  HTTP requests leave from one background thread, in order, so API requests never wait
+for a hook; :meth:`CallEngine.drain` waits until everything queued has run.
 """
 
 from __future__ import annotations
