@@ -76,7 +76,7 @@ def test_errors_name_the_problem_on_every_provider(any_provider: ProviderUnderTe
     conn = any_provider.connect()
     with pytest.raises(driver.ProgrammingError, match="unknown procedure 'DropEverything'"):
         conn.cursor().execute("EXEC DropEverything")
-    with pytest.raises(driver.ProgrammingError, match="unknown inputs?: 'Too'"):
+    with pytest.raises(driver.ProgrammingError, match=r"unknown inputs?: 'Too'"):
         conn.cursor().execute(
             "EXEC AddParticipants ConferenceSid = 'x', From = '+15550100', Too = '+1'"
         )
