@@ -1,12 +1,19 @@
-"""Conference status callbacks: the emulator posts signed events, as Twilio does.
+"""Conference status callbacks: the emulator posts signed events, as the providers do.
 
-The first participant added to a conference decides its callback: the URL in
+The state tells its listener, a :class:`Notifier`, of every transition in Twilio's words
+(``participant-join``, ``conference-end``…).  The wire's :class:`StatusCallbacks` decides
+what the provider would post for it: to which URL, encoded and signed how (Twilio's is
+:class:`TwilioCallbacks`; SignalWire's and Telnyx's live with their wires).
+:class:`CallbackSender` posts the deliveries in order from a background thread, so requests
+to the API never wait for a callback, and a failed callback is logged, not raised.
+
+On Twilio the first participant added to a conference decides its callback: the URL in
 ``ConferenceStatusCallback``, the method in ``ConferenceStatusCallbackMethod`` (POST) and the
 events in ``ConferenceStatusCallbackEvent`` (``start end`` when omitted); later
-participants' values are ignored.  :class:`Notifier` turns the state's transitions into form
-fields with a per-conference ``SequenceNumber`` and signs them with the account's auth token
-(``X-Twilio-Signature``); :class:`CallbackSender` posts them from a background thread, so
-requests to the API never wait for a callback, and a failed callback is logged, not raised.
+participants' values are ignored.  A call dialled in by markup (``<Conference
+statusCallback=… statusCallbackEvent=…>``) subscribes the same way.  The form carries a
+per-conference ``SequenceNumber`` and is signed with the account's auth token
+(``X-Twilio-Signature``).
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import atexit
 import logging
 import queue
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import httpx
@@ -31,6 +39,14 @@ SUBSCRIPTION = "status_callback"
 """Key of a conference's :class:`Subscription` in ``Conference.options``."""
 SEQUENCE = "status_callback_sequence"
 CALLBACK_TIMEOUT = 5.0
+FORM = "application/x-www-form-urlencoded"
+
+# <Conference> markup attributes -> the participant API's subscription inputs.
+_MARKUP_SUBSCRIPTION = {
+    "statusCallback": "ConferenceStatusCallback",
+    "statusCallbackMethod": "ConferenceStatusCallbackMethod",
+    "statusCallbackEvent": "ConferenceStatusCallbackEvent",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +58,7 @@ class Subscription:
     events: frozenset[str]
 
 
-def subscribe(conference: Conference, options: dict[str, object]) -> None:
+def subscribe(conference: Conference, options: Mapping[str, object]) -> None:
     """Record a joining participant's callback settings, if it is the conference's first."""
     url = options.get("ConferenceStatusCallback")
     if conference.participants or not isinstance(url, str) or not url:
@@ -54,14 +70,45 @@ def subscribe(conference: Conference, options: dict[str, object]) -> None:
     conference.options[SUBSCRIPTION] = Subscription(url, method, events)
 
 
+def subscribe_markup(conference: Conference, attributes: Mapping[str, str]) -> None:
+    """:func:`subscribe` from a ``<Conference>`` noun's attributes (events space-separated)."""
+    options: dict[str, object] = {
+        name: attributes[attribute]
+        for attribute, name in _MARKUP_SUBSCRIPTION.items()
+        if attribute in attributes
+    }
+    if "ConferenceStatusCallbackEvent" in options:
+        options["ConferenceStatusCallbackEvent"] = str(
+            options["ConferenceStatusCallbackEvent"]
+        ).split()
+    subscribe(conference, options)
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """One signed callback request."""
+    """One signed callback request (``body`` is None for a GET)."""
 
     method: str
     url: str
-    form: list[tuple[str, str]]
-    signature: str
+    body: bytes | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class StatusCallbacks:
+    """What one provider posts for a state transition: none, one or several deliveries.
+
+    Called under the state lock, so an implementation snapshots what it needs now.
+    """
+
+    def deliveries(
+        self,
+        event: str,
+        conference: Conference,
+        participant: Participant | None,
+        extra: Mapping[str, str],
+    ) -> list[Delivery]:
+        """The requests the provider sends for ``event`` (Twilio's name for it)."""
+        raise NotImplementedError
 
 
 class CallbackSender:
@@ -109,12 +156,13 @@ class CallbackSender:
                         self._idle.notify_all()
 
     def _post(self, client: httpx.Client, delivery: Delivery) -> None:
-        headers = {"X-Twilio-Signature": delivery.signature}
         try:
-            if delivery.method == "GET":
-                response = client.get(delivery.url, headers=headers)
-            else:
-                response = client.post(delivery.url, data=dict(delivery.form), headers=headers)
+            response = client.request(
+                delivery.method,
+                delivery.url,
+                content=delivery.body,
+                headers=dict(delivery.headers),
+            )
         except httpx.HTTPError as exc:
             self.failed += 1
             logger.warning("conference callback to %s failed: %s", delivery.url, exc)
@@ -128,28 +176,33 @@ class CallbackSender:
             )
 
 
-def _flag(value: bool) -> str:
+def flag(value: bool) -> str:
+    """A boolean as the form fields spell it."""
     return "true" if value else "false"
 
 
-class Notifier:
-    """The state's listener: builds and queues a callback for each subscribed event."""
+class TwilioCallbacks(StatusCallbacks):
+    """Twilio's conference status callbacks: the subscribed events of each conference, as
+    signed form fields (a signed query string for a GET)."""
 
-    def __init__(self, state: State, sender: CallbackSender) -> None:
+    signature_headers: tuple[str, ...] = ("X-Twilio-Signature",)
+
+    def __init__(self, state: State) -> None:
         self.state = state
-        self.sender = sender
 
-    def __call__(
+    def signing_key(self, account_sid: str) -> str | None:
+        """The key that signs the account's callbacks: its auth token."""
+        account = self.state.accounts.get(account_sid)
+        return account.auth_token if account is not None else None
+
+    def form(
         self,
         event: str,
         conference: Conference,
         participant: Participant | None,
-        extra: dict[str, str],
-    ) -> None:
-        """Called under the state lock: snapshot the fields now, send later."""
-        subscription = conference.options.get(SUBSCRIPTION)
-        if not isinstance(subscription, Subscription) or event not in subscription.events:
-            return
+        extra: Mapping[str, str],
+    ) -> list[tuple[str, str]]:
+        """The callback's fields, with the conference's next ``SequenceNumber``."""
         sequence = int(str(conference.options.get(SEQUENCE, 0))) + 1
         conference.options[SEQUENCE] = sequence
         form = [
@@ -163,21 +216,67 @@ class Notifier:
         if participant is not None:
             form += [
                 ("CallSid", participant.call_sid),
-                ("Muted", _flag(participant.muted)),
-                ("Hold", _flag(participant.hold)),
-                ("Coaching", _flag(participant.coaching)),
-                ("EndConferenceOnExit", _flag(participant.end_conference_on_exit)),
-                ("StartConferenceOnEnter", _flag(participant.start_conference_on_enter)),
+                ("Muted", flag(participant.muted)),
+                ("Hold", flag(participant.hold)),
+                ("Coaching", flag(participant.coaching)),
+                ("EndConferenceOnExit", flag(participant.end_conference_on_exit)),
+                ("StartConferenceOnEnter", flag(participant.start_conference_on_enter)),
             ]
             if participant.label is not None:
                 form.append(("ParticipantLabel", participant.label))
-        form += sorted(extra.items())
+        return form + sorted(extra.items())
+
+    def deliveries(
+        self,
+        event: str,
+        conference: Conference,
+        participant: Participant | None,
+        extra: Mapping[str, str],
+    ) -> list[Delivery]:
+        subscription = conference.options.get(SUBSCRIPTION)
+        if not isinstance(subscription, Subscription) or event not in subscription.events:
+            return []
+        key = self.signing_key(conference.account_sid)
+        if key is None:
+            logger.warning(
+                "no signing key for account %s: callback not sent", conference.account_sid
+            )
+            return []
+        return [self.signed(key, subscription, self.form(event, conference, participant, extra))]
+
+    def signed(
+        self, key: str, subscription: Subscription, form: Sequence[tuple[str, str]]
+    ) -> Delivery:
+        """The request carrying ``form`` to the subscription, with its signature headers."""
         url = subscription.url
         if subscription.method == "GET":
             url += ("&" if "?" in url else "?") + urlencode(form)
-            signed: list[tuple[str, str]] = []
+            signed: Sequence[tuple[str, str]] = []
+            body: bytes | None = None
+            headers: dict[str, str] = {}
         else:
             signed = form
-        token = self.state.accounts[conference.account_sid].auth_token
-        signature = twilio_signature(token, url, signed)
-        self.sender.submit(Delivery(subscription.method, url, form, signature))
+            body = urlencode(form).encode()
+            headers = {"Content-Type": FORM}
+        signature = twilio_signature(key, url, signed)
+        headers.update({name: signature for name in self.signature_headers})
+        return Delivery(subscription.method, url, body, headers)
+
+
+class Notifier:
+    """The state's listener: queues what the wire's :class:`StatusCallbacks` would post."""
+
+    def __init__(self, callbacks: StatusCallbacks, sender: CallbackSender) -> None:
+        self.callbacks = callbacks
+        self.sender = sender
+
+    def __call__(
+        self,
+        event: str,
+        conference: Conference,
+        participant: Participant | None,
+        extra: dict[str, str],
+    ) -> None:
+        """Called under the state lock: the deliveries are built now and sent later."""
+        for delivery in self.callbacks.deliveries(event, conference, participant, extra):
+            self.sender.submit(delivery)

@@ -8,7 +8,9 @@ emulator executes the one document a conference API needs::
 
 The call leaves the conference it is in (if any) and joins the live
 conference of that name, which is started when there is none: the state's
-:meth:`~driver.emulator.state.State.join_call`.  Everything is checked before
+:meth:`~driver.emulator.state.State.join_call`.  The noun's ``statusCallback``
+subscribes the conference to status callbacks when the call is its first
+participant (:func:`~driver.emulator.callbacks.subscribe_markup`).  Everything is checked before
 anything changes, so a refused request leaves no trace.  Any other document
 is refused with a 400: the emulator does not pretend to run what it cannot.
 
@@ -24,6 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .callbacks import subscribe_markup
 from .errors import ApiError, invalid
 from .state import REGIONS, Conference, Participant, State
 
@@ -196,6 +199,7 @@ def join(
         )
         if "maxParticipants" in attributes:
             conference.options["MaxParticipants"] = int(attributes["maxParticipants"])
+    subscribe_markup(conference, attributes)  # the first participant's statusCallback counts
     coach = attributes.get("coach")
     options: dict[str, object] = {
         name: value

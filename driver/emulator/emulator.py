@@ -32,10 +32,10 @@ class Emulator:
     Knobs: ``latency`` (seconds added to every request), ``faults``
     (:class:`FaultPlan`), ``auto_advance`` (each request advances state one
     step), ``clock`` (callable returning an aware UTC datetime).  Every request
-    is recorded in ``requests``.  Conferences whose first participant set
-    ``ConferenceStatusCallback`` get signed status callbacks, posted by
-    ``callbacks`` (see :mod:`driver.emulator.callbacks`; ``callbacks.drain()``
-    waits for them).
+    is recorded in ``requests``.  Conference events are posted, signed, where
+    the provider would post them (Twilio: to the ``ConferenceStatusCallback``
+    of a conference's first participant), by ``callbacks`` (see
+    :mod:`driver.emulator.callbacks`; ``callbacks.drain()`` waits for them).
     """
 
     def __init__(
@@ -52,7 +52,7 @@ class Emulator:
         self.wire = wire_class(wire)(self)
         self.demo_account = self.wire.demo_account
         self.callbacks = CallbackSender()
-        self.state.listener = Notifier(self.state, self.callbacks)
+        self.state.listener = Notifier(self.wire.status_callbacks(), self.callbacks)
         self.faults = FaultPlan()
         self.requests = RequestLog()
         self.latency = latency

@@ -20,6 +20,7 @@ from .faults import RequestRecord
 from .params import Params
 
 if TYPE_CHECKING:
+    from .callbacks import StatusCallbacks
     from .emulator import Emulator
     from .state import Conference, Participant
 
@@ -96,6 +97,12 @@ class Wire:
 
     def reset(self) -> None:
         """Forget what the wire keeps beside the shared state (called by ``Emulator.reset``)."""
+
+    def status_callbacks(self) -> StatusCallbacks:
+        """How this provider posts conference events (default: Twilio's signed form)."""
+        from .callbacks import TwilioCallbacks
+
+        return TwilioCallbacks(self.emulator.state)
 
     def handle(self, request: WireRequest) -> WireReply:
         """Authenticate, route and run one request (raise :class:`WireError` to refuse)."""

@@ -8,6 +8,7 @@ Options may be repeated to accept an old and a new key while rotating.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Mapping, Sequence
 
 from ..emulator.sids import DEMO_AUTH_TOKEN
 from ..emulator.wires.jambonz import DEMO_WEBHOOK_SECRET
+from ..emulator.wires.signalwire import DEMO_SIGNING_KEY
+from ..emulator.wires.telnyx import DEMO_WEBHOOK_PUBLIC_KEY
 from .app import MAX_BODY
 from .config import DEFAULT_EVENTS_DB, ReceiverConfig, Secrets
 from .server import bind, local_url, uvicorn_server
@@ -93,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument(
         "--sandbox",
         action="store_true",
-        help="also accept Twilio callbacks and jambonz hooks and events signed by the built-in "
-        "sandboxes' demo accounts",
+        help="also accept the events (and jambonz hooks) of the built-in sandboxes' demo "
+        "accounts: Twilio, SignalWire, jambonz, and Telnyx when 'cryptography' is installed",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -113,6 +116,9 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Receive
     if args.sandbox:
         twilio.append(DEMO_AUTH_TOKEN)
         jambonz.append(DEMO_WEBHOOK_SECRET)
+        signalwire.append(DEMO_SIGNING_KEY)
+        if importlib.util.find_spec("cryptography") is not None:
+            telnyx.append(DEMO_WEBHOOK_PUBLIC_KEY)
     try:
         telnyx_keys = tuple(telnyx_public_key(k) for k in telnyx)
     except ValueError as exc:

@@ -19,7 +19,7 @@ from ..errors import DataError, Error, NotSupportedError, OperationalError, Prog
 from ..properties import Property
 from ..schema import Procedure, ProcedureMapping, TableMapping
 from .base import ErrorBody, Format, Item, Provider, json_body
-from .telnyx_commands import Commands
+from .telnyx_commands import WEBHOOK_URL, Commands
 from .telnyx_paging import scan_pages
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ class Telnyx(Provider):
         ),
     )
     credentials = ("ApiKey",)
+    # Where `confsql listen` takes Telnyx's webhooks (see subscribe).
+    webhook_path: ClassVar[str] = "/telnyx"
     formats: ClassVar[Mapping[str, Format]] = TELNYX_FORMATS
     url_password = "ApiKey"
     identifier = re.compile(rf"{_UUID}|v[0-9]+:[A-Za-z0-9_=+/.-]+")
@@ -197,6 +199,17 @@ class Telnyx(Provider):
         return err
 
     # --- procedures ------------------------------------------------------------------------
+
+    def subscribe(self, proc: Procedure, values: dict[str, object]) -> dict[str, object]:
+        """With WebhookUrl set, AddParticipants dials with ``webhook_url`` at `confsql
+        listen`: Telnyx then posts that call's webhooks there (its conference events, and
+        ``conference.created``/``ended`` when the call creates the conference) instead of to
+        the Call Control App's webhook URL.  JoinConference cannot: Telnyx's join takes no
+        webhook URL, so a joined call's events go where that call's already go."""
+        base = self.settings["WebhookUrl"]
+        if not base or proc.name != "AddParticipants" or WEBHOOK_URL in values:
+            return values
+        return {**values, WEBHOOK_URL: str(base).rstrip("/") + self.webhook_path}
 
     def check_inputs(
         self, proc: Procedure, mapping: ProcedureMapping, inputs: Mapping[str, object]

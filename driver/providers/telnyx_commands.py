@@ -32,6 +32,9 @@ BEEP = {"true": "always", "false": "never", "onEnter": "on_enter", "onExit": "on
 # Twilio's recording channel words -> Telnyx's record_channels.
 CHANNELS = {"mono": "single", "dual": "dual"}
 CALL_ENDED = "90018"
+WEBHOOK_URL = "webhook_url"
+"""Key in a procedure's values: the dial's ``webhook_url`` (set by Telnyx.subscribe, not an
+input users give)."""
 
 Step = tuple[str, Callable[[], Awaitable[object]]]  # (the command in words, the request)
 
@@ -98,6 +101,7 @@ class Commands:
             "record_track": v.get("RecordingTrack"),
             # do-not-trim is Telnyx's default: it needs no field.
             "record_trim": "trim-silence" if v.get("Trim") == "trim-silence" else None,
+            "webhook_url": v.get(WEBHOOK_URL),
         }
         body += [(k, value) for k, value in optional.items() if value is not None]
         answer = await self._post("/calls", {}, body, idempotent=True)

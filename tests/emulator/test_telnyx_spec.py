@@ -389,6 +389,7 @@ def test_every_request_of_the_driver_is_in_the_spec(
         ApiKey=DEMO_API_KEY,
         ConnectionId=DEMO_CONNECTION_ID,
         Timeout=5,
+        WebhookUrl="http://127.0.0.1:9",  # the dial's webhook_url (nothing listens there)
     )
     cur = conn.cursor()
     statements: list[tuple[str, tuple[Any, ...]]] = [
@@ -447,5 +448,7 @@ def test_every_request_of_the_driver_is_in_the_spec(
         assert any(
             m == expected[0] and (expected[1] is None or p == expected[1]) for m, p in methods
         ), expected
+    (dial,) = [r for r in emu.requests if r.path.endswith("/calls")]
+    assert dial.json["webhook_url"] == "http://127.0.0.1:9/telnyx"
     for record in emu.requests:
         check_request(spec, record)

@@ -1,4 +1,5 @@
-"""A receiver on 127.0.0.1 that trusts one key per provider, and signed senders for each."""
+"""Receivers on 127.0.0.1: one that trusts a test key per provider (with signed senders for
+each), and one that trusts the emulators' demo keys (for the loops through the emulators)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from driver.emulator import DEMO_AUTH_TOKEN
+from driver.emulator.wires.signalwire import DEMO_SIGNING_KEY
+from driver.emulator.wires.telnyx import DEMO_WEBHOOK_PUBLIC_KEY
 from driver.events import ReceiverConfig, Secrets
 from driver.events.server import ReceiverServer
-from driver.events.signatures import jambonz_header, twilio_signature
+from driver.events.signatures import jambonz_header, telnyx_public_key, twilio_signature
 
 TWILIO_TOKEN = "twilio-token-0123456789abcdef"
 SIGNALWIRE_KEY = "PSK_signalwire_signing_key"
@@ -48,10 +52,9 @@ def shared_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiv
         yield running
 
 
-@pytest.fixture
-def events_db(shared_receiver: ReceiverServer) -> Path:
-    """The shared receiver's database, emptied for this test."""
-    path = Path(shared_receiver.config.events_db)
+def emptied(receiver: ReceiverServer) -> Path:
+    """The receiver's database file, its table emptied."""
+    path = Path(receiver.config.events_db)
     db = apsw.Connection(str(path))
     try:
         db.set_busy_timeout(5000)
@@ -62,9 +65,35 @@ def events_db(shared_receiver: ReceiverServer) -> Path:
 
 
 @pytest.fixture
+def events_db(shared_receiver: ReceiverServer) -> Path:
+    """The shared receiver's database, emptied for this test."""
+    return emptied(shared_receiver)
+
+
+@pytest.fixture
 def receiver(shared_receiver: ReceiverServer, events_db: Path) -> ReceiverServer:
     """The shared receiver (its WebhookUrl is its own local URL), with an empty table."""
     return shared_receiver
+
+
+@pytest.fixture(scope="session")
+def demo_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverServer]:
+    """A receiver that trusts the emulators' demo keys: Twilio's demo auth token,
+    SignalWire's demo signing key and the Telnyx emulator's public key."""
+    path = tmp_path_factory.mktemp("demo") / "events.db"
+    trusted = Secrets(
+        twilio=(DEMO_AUTH_TOKEN,),
+        signalwire=(DEMO_SIGNING_KEY,),
+        telnyx=(telnyx_public_key(DEMO_WEBHOOK_PUBLIC_KEY),),
+    )
+    with ReceiverServer(ReceiverConfig("", str(path), trusted)) as running:
+        yield running
+
+
+@pytest.fixture
+def demo_db(demo_receiver: ReceiverServer) -> Path:
+    """The demo receiver's database, emptied for this test."""
+    return emptied(demo_receiver)
 
 
 def stored(events_db: Path, where: str = "1") -> list[dict[str, Any]]:

@@ -9,7 +9,10 @@ import pytest
 
 from driver.emulator import DEMO_AUTH_TOKEN
 from driver.emulator.wires.jambonz import DEMO_WEBHOOK_SECRET
+from driver.emulator.wires.signalwire import DEMO_SIGNING_KEY
+from driver.emulator.wires.telnyx import DEMO_WEBHOOK_PUBLIC_KEY
 from driver.events import cli
+from driver.events.signatures import telnyx_public_key
 from driver.shell import main as confsql
 
 from .conftest import TELNYX_PUBLIC, TELNYX_PUBLIC_B64
@@ -60,6 +63,14 @@ def test_sandbox_trusts_the_demo_accounts() -> None:
     secrets = config(["--sandbox"]).secrets
     assert secrets.twilio == (DEMO_AUTH_TOKEN,)
     assert secrets.jambonz == (DEMO_WEBHOOK_SECRET,)
+    assert secrets.signalwire == (DEMO_SIGNING_KEY,)
+    assert secrets.telnyx == (telnyx_public_key(DEMO_WEBHOOK_PUBLIC_KEY),)
+
+
+def test_sandbox_without_cryptography_leaves_telnyx_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
+    secrets = config(["--sandbox"]).secrets
+    assert secrets.telnyx == () and secrets.providers() == ["Twilio", "SignalWire", "Jambonz"]
 
 
 @pytest.mark.parametrize(

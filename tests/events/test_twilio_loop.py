@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import apsw
 import pytest
 
 import driver
-from driver.emulator import DEMO_AUTH_TOKEN, Emulator
-from driver.events import ReceiverConfig, Secrets
+from driver.emulator import Emulator
 from driver.events.server import ReceiverServer
 from tests.conftest import Connect
 
 from .conftest import stored
 
 EVERYTHING = "start end join leave mute hold modify speaker announcement"
-
-
-@pytest.fixture(scope="module")
-def demo_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverServer]:
-    """A receiver that trusts the emulator's demo account (its auth token signs callbacks)."""
-    path = tmp_path_factory.mktemp("demo") / "events.db"
-    config = ReceiverConfig("", str(path), Secrets(twilio=(DEMO_AUTH_TOKEN,)))
-    with ReceiverServer(config) as running:
-        yield running
-
-
-@pytest.fixture
-def demo_db(demo_receiver: ReceiverServer) -> Path:
-    """The demo receiver's database, emptied for this test."""
-    path = Path(demo_receiver.config.events_db)
-    db = apsw.Connection(str(path))
-    db.set_busy_timeout(5000)
-    db.execute('DELETE FROM "ConferenceEvents"')
-    db.close()
-    return path
 
 
 def rows(conn: driver.Connection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -185,18 +162,6 @@ def test_a_failing_callback_is_logged_not_raised(
     assert emu.callbacks.failed >= 1
     assert "conference callback" in caplog.text
     assert rows(conn, "SELECT Status FROM Conferences") == [("in-progress",)]
-
-
-def test_forged_callbacks_are_not_recorded(
-    connect: Connect, emu: Emulator, receiver: ReceiverServer, events_db: Path
-) -> None:
-    """The shared receiver does not trust the demo account's token: 403, nothing stored."""
-    conn = connect()
-    add(conn, "ana", ConferenceStatusCallback=receiver.url + "/twilio")
-    emu.advance(2)
-    assert emu.callbacks.drain()
-    assert emu.callbacks.failed >= 1
-    assert stored(events_db) == []
 
 
 def test_webhook_url_subscribes_the_conference(

@@ -12,7 +12,9 @@ once its call is in the conference (``in-progress``), as SignalWire knows no
 other participant status while it lasts.  Calls are created and redirected
 with inline markup in the ``Twiml`` field (the one field added to the spec's
 create- and update-call bodies; see the README), executed by
-:mod:`..calls`.
+:mod:`..calls`.  A conference whose first call's ``<Conference>`` names a
+``statusCallback`` gets SignalWire's signed status callbacks
+(:mod:`.signalwire_callbacks`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..routing import account_segment, match
 from ..sids import UuidFactory
 from ..state import CONFERENCE_STATUSES, Conference, Participant
 from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
+from .signalwire_callbacks import SignalWireCallbacks
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -44,6 +47,9 @@ DEMO_PROJECT_ID = "5f1c3b8e-2d4a-4c6e-9a7b-3e8d1f0c2b4a"
 """The project a fresh SignalWire emulator starts with."""
 DEMO_API_TOKEN = "PT3a9c1e5b7d2f4a6c8e0b1d3f5a7c9e2b4d6f8a0c1e3b5d7f"
 """The API token of :data:`DEMO_PROJECT_ID`."""
+DEMO_SIGNING_KEY = "PSKconfsqlDemoSigningKey0d5e7a9c1b3f"
+"""The signing key of :data:`DEMO_PROJECT_ID`: it signs the project's status callbacks
+(``confsql listen --sandbox`` trusts it)."""
 MORE_INFO = "https://signalwire.com/docs/compatibility-api/reference/errors"
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -163,9 +169,15 @@ class SignalWireWire(Wire):
         emulator.state.sids = UuidFactory("confsql-signalwire")
         emulator.state.add_account(DEMO_PROJECT_ID, DEMO_API_TOKEN)
         self.demo_account = DEMO_PROJECT_ID
+        # Each project's signing key (Dashboard > API Credentials), which signs its webhooks.
+        self.signing_keys = {DEMO_PROJECT_ID: DEMO_SIGNING_KEY}
 
     def demo_credentials(self) -> dict[str, str]:
         return {"ProjectId": DEMO_PROJECT_ID, "ApiToken": DEMO_API_TOKEN}
+
+    def status_callbacks(self) -> SignalWireCallbacks:
+        """SignalWire's fields, signed with the project's signing key."""
+        return SignalWireCallbacks(self.emulator.state, self.signing_keys)
 
     # -- rendering ---------------------------------------------------------------------
 

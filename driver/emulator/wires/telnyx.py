@@ -45,6 +45,7 @@ from ..state import Call, Conference, Participant, State
 from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
 
 if TYPE_CHECKING:
+    from ..callbacks import StatusCallbacks
     from ..emulator import Emulator
 
 # The demo credentials a fresh emulator accepts (never valid on Telnyx itself).
@@ -52,6 +53,19 @@ DEMO_API_KEY = "KEY0CONFSQLDEMO0000000000000000000_emulatorOnlyKeyDoNotUse"
 DEMO_CONNECTION_ID = "7a1d3f0e-5c2b-4e8a-9b6d-0c4f2e1a3b5d"
 # The state keeps data per account; Telnyx paths carry none, so one internal owner.
 DEMO_OWNER = "d2c4a6e8-0b1d-4f3a-8c5e-7a9b1c3d5e7f"
+DEMO_WEBHOOK_SEED = hashlib.sha256(b"confsql emulator: Telnyx webhook signing key").digest()
+"""The Ed25519 private key (seed) that signs the emulator's webhooks."""
+DEMO_WEBHOOK_PUBLIC_KEY = "CTMGcpfXDYPewCq5oXYgyWG/CZBHLKLy3oDUR6n6h64="
+"""Its public key in base64, as the Telnyx portal shows an account's key
+(``confsql listen --telnyx-public-key``; ``confsql listen --sandbox`` trusts it)."""
+
+# Webhooks (see .telnyx_webhooks): keys the wire keeps them in.
+CREATED = "conference-created"
+"""The wire's own notification when a dial creates a conference (Twilio has no such event)."""
+CREATOR = "telnyx_creator"
+"""Key in ``Conference.options``: the call_control_id of the leg that created it."""
+WEBHOOK_URL = "webhook_url"
+"""Key in a leg's options (participant or call): the ``webhook_url`` of its dial."""
 
 LIFETIME = timedelta(hours=4)  # "after 4 hours regardless of the number of participants"
 DEFAULT_PAGE_SIZE = 20
@@ -204,10 +218,33 @@ class TelnyxWire(Wire):
         self.commands: dict[tuple[str, str, str], dict[str, Any]] = {}
         # Test knob: called with the requested page number before a conference page is cut.
         self.before_page: Callable[[int], None] | None = None
+        # The demo Call Control application's webhook URL: where a call's webhooks go when
+        # its dial gave no webhook_url (None: nowhere). Cleared with the state.
+        self.app_webhook_url: str | None = None
+        # Signs the webhooks (Ed25519 seed; DEMO_WEBHOOK_PUBLIC_KEY is its public key).
+        self.webhook_seed = DEMO_WEBHOOK_SEED
 
     def _forget(self) -> None:
         self.commands.clear()
         self.before_page = None
+        self.app_webhook_url = None
+
+    def status_callbacks(self) -> StatusCallbacks:
+        """Telnyx's conference webhooks: JSON signed with Ed25519 (.telnyx_webhooks)."""
+        from .telnyx_webhooks import TelnyxWebhooks
+
+        return TelnyxWebhooks(self)
+
+    def leg_webhook_url(self, call_control_id: str) -> str | None:
+        """Where a call leg's webhooks go: its dial's webhook_url, else the application's."""
+        for leg in (
+            self.state.calls.get(call_control_id),
+            self.state.live_calls.get(call_control_id),
+        ):
+            url = leg.options.get(WEBHOOK_URL) if leg is not None else None
+            if isinstance(url, str) and url:
+                return url
+        return self.app_webhook_url
 
     # --- rendering --------------------------------------------------------------
 
@@ -476,9 +513,12 @@ class TelnyxWire(Wire):
             coaching=role == "whisper" and bool(whispers),
             call_sid_to_coach=whispers[0] if role == "whisper" and len(whispers) == 1 else None,
             options={
-                k: v
-                for k, v in body.items()
-                if k not in ("call_control_id", "command_id", "mute", "hold")
+                **self._leg_options(call_control_id),
+                **{
+                    k: v
+                    for k, v in body.items()
+                    if k not in ("call_control_id", "command_id", "mute", "hold")
+                },
             },
         )
         participant.options["whisper_call_control_ids"] = whispers if role == "whisper" else []
@@ -498,6 +538,7 @@ class TelnyxWire(Wire):
         call = self.state.live_calls.get(participant.call_sid)
         if call is None:
             call = Call(participant.call_sid, owner, "", "", "in-progress", self.state.now())
+            call.options.update(self._leg_options(participant.call_sid))
             self.state.live_calls[call.sid] = call
         call.status = "in-progress"
         return self._done("leave", "", body)
@@ -689,7 +730,9 @@ class TelnyxWire(Wire):
             _base64(body["client_state"], "/client_state")
         config = body.get("conference_config")
         if config is None:
-            call_sid = self.state.new_call(owner, body["from"], body["to"], "queued").sid
+            call = self.state.new_call(owner, body["from"], body["to"], "queued")
+            call.options.update(_dialled_leg(body))
+            call_sid = call.sid
         else:
             call_sid = self._dial_into(owner, config, body).call_sid
         data: dict[str, Any] = {
@@ -725,6 +768,7 @@ class TelnyxWire(Wire):
         )
         whispers = _ids(config, "whisper_call_control_ids")
         _check_hold_media(config, "hold_audio_url", "hold_media_name")
+        created = False
         if ref is not None:
             conference = self.state.conference(owner, ref)
             if conference is None:
@@ -741,11 +785,12 @@ class TelnyxWire(Wire):
                 started = config.get("start_conference_on_create", True)
                 found = self.state.new_conference(owner, name, "in-progress" if started else "init")
                 found.options["connection_id"] = body["connection_id"]
+                created = True
             conference = found
         options = {k: v for k, v in config.items() if k not in ("id", "conference_name")}
         options["whisper_call_control_ids"] = whispers if role == "whisper" else []
-        options.update(from_=body["from"], to=body["to"])
-        return self.state.new_participant(
+        options.update(from_=body["from"], to=body["to"], **_dialled_leg(body))
+        participant = self.state.new_participant(
             conference,
             "queued",
             muted=bool(config.get("mute", False)),
@@ -756,6 +801,21 @@ class TelnyxWire(Wire):
             call_sid_to_coach=whispers[0] if role == "whisper" and len(whispers) == 1 else None,
             options=options,
         )
+        if created:  # Telnyx tells the creating leg's webhook URL (see .telnyx_webhooks)
+            conference.options[CREATOR] = participant.call_sid
+            self.state.notify(CREATED, conference, participant)
+        return participant
+
+    def _leg_options(self, call_control_id: str) -> dict[str, object]:
+        """What a call leg keeps when it moves between conferences: webhook URL, connection."""
+        out: dict[str, object] = {}
+        for leg in (
+            self.state.live_calls.get(call_control_id),
+            self.state.calls.get(call_control_id),
+        ):
+            if leg is not None:
+                out.update((k, v) for k, v in leg.options.items() if k in _LEG_KEYS)
+        return out
 
     def hangup(self, owner: str, call_control_id: str, request: WireRequest) -> dict[str, Any]:
         """``POST /calls/{call_control_id}/actions/hangup``."""
@@ -826,6 +886,14 @@ _PAGE_KEYS = ("page[number]", "page[size]")
 
 def _ok() -> dict[str, Any]:
     return {"data": {"result": "ok"}}
+
+
+_LEG_KEYS = (WEBHOOK_URL, "connection_id", "client_state")
+
+
+def _dialled_leg(body: Mapping[str, Any]) -> dict[str, object]:
+    """What a dial tells about its call leg: its webhook URL, application and client state."""
+    return {key: body[key] for key in _LEG_KEYS if body.get(key) is not None}
 
 
 def _whispers_to(participant: Participant) -> list[str]:
