@@ -36,6 +36,10 @@ RUN_TIMEOUT = 300.0  # seconds one worker run may take before we give up on it
 SLOW_SDK = 1.0  # twilio-python runs slower than this are repeated only --sdk-runs times
 SLOW_CONFSQL = 4.0  # confsql runs slower than this are repeated only --slow-runs times
 SCALING_SIZES = (50, 200, 800)
+# Targets measured against plain httpx sending the same requests (confsql wall ÷ its wall).
+FLOOR_TARGETS = {"S3x64": 1.05, "S4x64": 1.05, "S7": 1.25, "S8": 1.25, "S9": 1.05}
+MAX_THROTTLED = 0.05  # S7/S8: 429 answers as a share of all requests
+S6_RATE = 250_000  # rows/s
 
 
 # -- what is measured -------------------------------------------------------------
@@ -81,7 +85,9 @@ class Scenario:
     shape: str
     work: str  # a key of workloads.WORKS
     rows: int  # rows every implementation should return
-    concurrency: int = 16
+    concurrency: int | None = 16  # confsql's MaxConcurrency; None: the default (auto)
+    limit: int | None = None  # the emulator's account limit on requests in flight
+    floor_at: int | None = None  # plain httpx's concurrency, when not ``concurrency``
     sdk: bool = True  # run twilio-python's default loop
     sdk_tuned: bool = True  # and its page_size=1000 variant
     sdk_from: str | None = None  # reuse another scenario's twilio-python figures
@@ -98,6 +104,14 @@ SCENARIOS: tuple[Scenario, ...] = (
              concurrency=64, sdk=False, sdk_tuned=False, sdk_from="S3"),
     Scenario("S4x64", "S4 with MaxConcurrency=64", "live", "join", 2000,
              concurrency=64, sdk=False, sdk_tuned=False, sdk_from="S4"),
+    Scenario("S7", "S3 against a limit of 30 requests in flight, default settings", "live",
+             "participants", 2000, concurrency=None, limit=30, floor_at=30, sdk=False,
+             sdk_tuned=False),
+    Scenario("S8", "S3 against a limit of 8 requests in flight, default settings", "live",
+             "participants", 2000, concurrency=None, limit=8, floor_at=8, sdk=False,
+             sdk_tuned=False),
+    Scenario("S9", "S3 with default settings (MaxConcurrency=auto), no limit", "live",
+             "participants", 2000, concurrency=None, floor_at=16, sdk=False, sdk_tuned=False),
     Scenario("S5", "100 × EXEC AddParticipants, one after another", "empty", "exec100", 100,
              sdk_tuned=False),
     Scenario("S6", "stream 100,000 participants through fetchall", "bulk", "participants",
@@ -114,7 +128,10 @@ class Measurement:
     impl: str
     walls: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
-    failures: int = 0  # error (non-2xx) responses seen by the emulator
+    failures: int = 0  # error (non-2xx) responses seen by the emulator, 429s included
+    throttled: list[int] = field(default_factory=list)  # 429 answers per run
+    peak_in_flight: int = 0  # most requests the emulator had in flight at once
+    limits: list[int] = field(default_factory=list)  # confsql's concurrency limit after a run
     abandoned: int = 0  # requests the client gave up on (no response sent)
     rows: int | None = None
     peak_kb: int = 0
@@ -134,6 +151,20 @@ class Measurement:
         lo, hi = min(self.requests), max(self.requests)
         return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
 
+    @property
+    def throttle_share(self) -> float:
+        """429 answers as a share of all requests, over every run."""
+        return sum(self.throttled) / sum(self.requests) if sum(self.requests) else 0.0
+
+    @property
+    def throttled_text(self) -> str:
+        """429s per run (``a–b`` when runs differ) and their share of the requests."""
+        if not self.throttled:
+            return "—"
+        lo, hi = min(self.throttled), max(self.throttled)
+        runs = f"{lo}" if lo == hi else f"{lo}–{hi}"
+        return f"{runs} × 429 ({self.throttle_share:.1%})"
+
 
 @dataclass
 class Outcome:
@@ -144,7 +175,7 @@ class Outcome:
     default: Measurement | None = None
     tuned: Measurement | None = None
     raw_rtt: float | None = None
-    floor: Measurement | None = None  # plain httpx sending the same requests (S3/S4)
+    floor: Measurement | None = None  # plain httpx sending the same requests (S3/S4, S7–S9)
     target: str = ""
     measured: str = ""
     met: bool | None = None
@@ -167,14 +198,19 @@ class Counter:
         if self.replay is not None:
             self._start = self.replay.app.hits + self.replay.app.misses
 
-    def count(self) -> tuple[int, int, int]:
-        """(requests, error responses, abandoned requests) since :meth:`reset`."""
+    def reset_limits(self) -> None:
+        """Clear the emulator's limit counters (the limits themselves stay)."""
+        self.emu.limits.peak_in_flight = self.emu.limits.refused = 0
+
+    def count(self) -> tuple[int, int, int, int]:
+        """(requests, error responses, 429s, abandoned requests) since :meth:`reset`."""
         if self.replay is not None:
-            return self.replay.app.hits + self.replay.app.misses - self._start, 0, 0
+            return self.replay.app.hits + self.replay.app.misses - self._start, 0, 0, 0
         log = list(self.emu.requests)
         abandoned = sum(1 for r in log if r.status is None)
         bad = sum(1 for r in log if r.status is not None and not 200 <= r.status < 300)
-        return len(log), bad, abandoned
+        throttled = sum(1 for r in log if r.status == 429)
+        return len(log), bad, throttled, abandoned
 
 
 # -- workers ------------------------------------------------------------------------
@@ -183,12 +219,12 @@ class Counter:
 class Worker:
     """A ``workloads.py`` process for one (implementation, work) pair."""
 
-    def __init__(self, impl: str, work: str, base_url: str, concurrency: int) -> None:
+    def __init__(self, impl: str, work: str, base_url: str, concurrency: int | None) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in close())
         cmd = [
             sys.executable, str(WORKLOADS), "--impl", impl, "--work", work,
             "--base-url", base_url, "--account", DEMO_ACCOUNT_SID, "--token", DEMO_AUTH_TOKEN,
-            "--concurrency", str(concurrency),
+            "--concurrency", "auto" if concurrency is None else str(concurrency),
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -241,17 +277,21 @@ def measure(
     runs: int,
     slow: tuple[float, int] | None = None,
     prime: bool = False,
+    concurrency: int | None | str = "scenario",
 ) -> Measurement:
     """Run ``scenario`` with ``impl`` in a fresh worker.
 
     ``slow=(seconds, n)``: if the first run took longer than ``seconds``, stop
     after ``n`` runs.  ``prime``: do one uncounted run first, in a worker of its
     own (it fills the replay cache; neither its time nor its memory is counted).
+    ``concurrency``: the worker's, when not the scenario's (``None``: auto).
     """
     m = Measurement(impl)
+    conc = scenario.concurrency if concurrency == "scenario" else concurrency
+    assert conc is None or isinstance(conc, int)
     if prime:
         # In a worker of its own, so the measured worker's memory is its own runs'.
-        primer = Worker(impl, scenario.work, base_url, scenario.concurrency)
+        primer = Worker(impl, scenario.work, base_url, conc)
         try:
             reply = primer.read(60)
             reply = reply if "error" in reply else primer.run()
@@ -260,7 +300,7 @@ def measure(
         if "error" in reply:
             m.error = reply["error"]
             return m
-    worker = Worker(impl, scenario.work, base_url, scenario.concurrency)
+    worker = Worker(impl, scenario.work, base_url, conc)
     try:
         hello = worker.read(60)
         if "error" in hello:
@@ -269,17 +309,22 @@ def measure(
         wanted = runs
         while len(m.walls) < wanted:
             counter.reset()
+            counter.reset_limits()
             reply = worker.run()
             if "error" in reply:
                 m.error = reply["error"]
                 break
-            requests, bad, abandoned = counter.count()
+            requests, bad, throttled, abandoned = counter.count()
             if requests == 0 and scenario.rows:
                 m.error = "no request reached the server"
                 break
             m.walls.append(float(reply["wall"]))
             m.requests.append(requests)
             m.failures += bad
+            m.throttled.append(throttled)
+            m.peak_in_flight = max(m.peak_in_flight, counter.emu.limits.peak_in_flight)
+            if "limit" in reply:
+                m.limits.append(int(reply["limit"]))
             m.abandoned += abandoned
             m.rows = int(reply["rows"])
             m.peak_kb = max(m.peak_kb, int(reply["peak_kb"]))
@@ -310,13 +355,24 @@ def judge(o: Outcome, latency: float) -> None:
             "" if c.requests == [1] * len(c.requests) else "s"
         )
         o.met = max(c.requests) <= limit
-    elif s.id in ("S3", "S4", "S3x64", "S4x64"):
-        k = 5 if s.id.endswith("x64") else 16
+    elif s.id in ("S3", "S4"):
         o.measured = f"{wall / latency:.1f}× latency" if latency else "latency 0"
-        o.met = wall <= k * latency if latency else None
+        o.met = wall <= 16 * latency if latency else None
         if s.id == "S3":
             o.measured += f", {ratio:.1f}× SDK" if ratio else ", SDK n/a"
             o.met = bool(o.met and ratio is not None and ratio >= 12)
+        o.measured += _floor_text(o)
+    elif s.id in FLOOR_TARGETS:
+        over = _over_floor(o)
+        if over is None:
+            o.measured, o.met = "plain httpx n/a", None
+        else:
+            o.measured = f"{over:.2f}× plain httpx"
+            o.met = over <= FLOOR_TARGETS[s.id]
+        if s.limit is not None:
+            share = c.throttle_share
+            o.measured += f", {c.throttled_text}"
+            o.met = bool(o.met and share <= MAX_THROTTLED)
     elif s.id == "S5":
         if o.raw_rtt is None:
             o.measured, o.met = "raw round trip n/a", None
@@ -328,24 +384,41 @@ def judge(o: Outcome, latency: float) -> None:
         rate = (c.rows or 0) / wall
         mb = c.peak_kb / 1024
         o.measured = f"{rate:,.0f} rows/s, +{mb:.0f} MB"
-        o.met = rate >= 150_000 and mb < 100
+        o.met = rate >= S6_RATE and mb < 100
     if c.rows != s.rows:
         o.measured += f" (rows {c.rows} ≠ {s.rows})"
         o.met = False
 
 
+def _over_floor(o: Outcome) -> float | None:
+    """confsql's median wall ÷ plain httpx's (< 1: confsql is faster)."""
+    c, f = o.confsql, o.floor
+    if f is None or f.error or f.wall is None or c.wall is None or not f.wall:
+        return None
+    return c.wall / f.wall
+
+
+def _floor_text(o: Outcome) -> str:
+    over = _over_floor(o)
+    return f", {over:.2f}× plain httpx" if over is not None else ""
+
+
 def _target_text(sid: str, latency: float) -> str:
     ms = latency * 1000
+    shared = f"429s ≤ {MAX_THROTTLED:.0%} of requests, no failed statement"
     return {
         "S1": "≤ 5 requests",
         "S2": "1 request",
         "S3": f"≤ 16× latency ({16 * ms:g} ms), ≥ 12× SDK default",
         "S4": f"≤ 16× latency ({16 * ms:g} ms)",
-        "S3x64": f"≤ 5× latency ({5 * ms:g} ms)",
-        "S4x64": f"≤ 5× latency ({5 * ms:g} ms)",
+        "S3x64": f"≤ {FLOOR_TARGETS['S3x64']:g}× plain httpx at 64",
+        "S4x64": f"≤ {FLOOR_TARGETS['S4x64']:g}× plain httpx at 64",
+        "S7": f"≤ {FLOOR_TARGETS['S7']:g}× plain httpx at 30; {shared}",
+        "S8": f"≤ {FLOOR_TARGETS['S8']:g}× plain httpx at 8; {shared}",
+        "S9": f"≤ {FLOOR_TARGETS['S9']:g}× plain httpx at 16",
         "S5": "≤ 3 ms/EXEC over the round trip",
-        "S6": "≥ 150,000 rows/s, < 100 MB",
-        "S6r": "≥ 150,000 rows/s, < 100 MB",
+        "S6": f"≥ {S6_RATE:,} rows/s, < 100 MB",
+        "S6r": f"≥ {S6_RATE:,} rows/s, < 100 MB",
     }[sid]
 
 
@@ -385,6 +458,7 @@ def run_scenario(
         replay = ReplayServer(base_url).start()
         base_url = replay.base_url
     counter = Counter(emu, replay)
+    emu.limits.max_in_flight = s.limit  # the account's limit (None: none), for every client
     try:
         mine = (SLOW_CONFSQL, args.slow_runs)
         o = Outcome(s, measure("confsql", s, base_url, counter, args.runs, mine, s.replay))
@@ -399,8 +473,12 @@ def run_scenario(
             raw = measure("raw", s, base_url, counter, 1)
             o.raw_rtt = statistics.median(raw.rtt) if raw.rtt else None
         elif s.work in ("participants", "join") and not SHAPES[s.shape].zero_latency:
-            o.floor = measure("raw", s, base_url, counter, args.runs)
+            at = s.floor_at if s.floor_at is not None else s.concurrency
+            o.floor = measure("raw", s, base_url, counter, args.runs, concurrency=at)
+            if o.floor.throttled and any(o.floor.throttled) and not o.floor.error:
+                o.floor.error = "plain httpx was refused (429): its schedule breaks the limit"
     finally:
+        emu.limits.max_in_flight = None
         if replay is not None:
             replay.stop()
     judge(o, 0.0 if SHAPES[s.shape].zero_latency else args.latency)
@@ -460,9 +538,11 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
     """The plain-text block for one scenario."""
     s = o.scenario
     lat = 0.0 if SHAPES[s.shape].zero_latency else latency
-    print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={s.concurrency}]", file=out)
+    limit = f", account limit {s.limit} in flight" if s.limit is not None else ""
+    print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={_conc(s.concurrency)}{limit}]", file=out)
+    floor_at = s.floor_at if s.floor_at is not None else s.concurrency
     for label, m in (("confsql", o.confsql), ("twilio default", o.default),
-                     ("twilio tuned", o.tuned), ("httpx floor", o.floor)):  # fmt: skip
+                     ("twilio tuned", o.tuned), (f"httpx floor@{_conc(floor_at)}", o.floor)):  # fmt: skip
         if m is None:
             continue
         reused = (
@@ -475,10 +555,16 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
         rate = (m.rows or 0) / wall if wall else 0.0
         ratio = (
             ""
-            if label in ("confsql", "httpx floor")
+            if not label.startswith("twilio")
             else f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)"
         )
-        bad = f"  {m.failures} error responses!" if m.failures else ""
+        bad = f"  {m.failures - sum(m.throttled)} error responses!" if m.failures > sum(
+            m.throttled
+        ) else ""
+        if s.limit is not None or any(m.throttled):
+            bad += f"  {m.throttled_text}, peak {m.peak_in_flight} in flight"
+        if m.limits:
+            bad += f", limit after each run {','.join(map(str, m.limits))}"
         if m.abandoned:
             bad += f"  ({m.abandoned} request(s) abandoned in flight over {len(m.walls)} runs)"
         print(
@@ -487,10 +573,17 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
             f"  peak RSS +{m.peak_kb / 1024:.1f} MB  [{len(m.walls)} run(s)]{reused}{ratio}{bad}",
             file=out,
         )
+    over = _over_floor(o)
+    if over is not None:
+        print(f"    confsql ÷ plain httpx: {over:.2f}×", file=out)
     if o.raw_rtt is not None:
         print(f"    raw httpx POST round trip (median of 20): {o.raw_rtt * 1000:.2f} ms", file=out)
     verdict = {True: "PASS", False: "MISS", None: "n/a"}[o.met]
     print(f"    target {o.target}: {verdict} — {o.measured}", file=out)
+
+
+def _conc(concurrency: int | None) -> str:
+    return "auto" if concurrency is None else str(concurrency)
 
 
 def _sdk_cells(m: Measurement | None, confsql: Measurement) -> tuple[str, str]:
@@ -521,9 +614,17 @@ def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
         title = f"{s.title} ({SHAPES[s.shape].short})"
         floor = "—"
         if o.floor is not None:
-            floor = "error" if o.floor.error else f"{_fmt(o.floor.wall)} ({_x(o.floor.wall, lat)})"
+            at = _conc(s.floor_at if s.floor_at is not None else s.concurrency)
+            floor = (
+                "error"
+                if o.floor.error
+                else f"{_fmt(o.floor.wall)} ({_x(o.floor.wall, lat)}) at {at}"
+            )
+        requests = c.request_text
+        if s.limit is not None and c.throttled:
+            requests += f" ({c.throttled_text})"
         lines.append(
-            f"| {s.id} | {title} | {c.request_text} | {wall} | {_x(c.wall, lat)} "
+            f"| {s.id} | {title} | {requests} | {wall} | {_x(c.wall, lat)} "
             f"| {dw} | {dr} | {tw} | {tr} | {floor} | {o.target} | {met} {o.measured} |"
         )
     return lines

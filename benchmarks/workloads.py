@@ -51,17 +51,46 @@ WORKS = (*SQL, "exec100")
 Job = Callable[[], int]
 
 
-def _confsql_job(work: str, base_url: str, account: str, token: str, concurrency: int) -> Job:
-    """Connect once; each call runs the scenario's SQL and returns the row count."""
+class ConfsqlState:
+    """What a confsql worker reports besides wall and rows: the gate's limit after a run."""
+
+    conn: Any = None
+
+
+def fresh_gate(conn: Any) -> None:
+    """Give ``conn`` a gate that has learned nothing (``MaxConcurrency=auto`` only).
+
+    Gates are process-wide per provider account, so without this a run would
+    start at the limit the previous run found.  The connection (and its warm
+    keep-alive HTTP connections) is kept: only the learned concurrency goes.
+    """
+    from driver import throttle
+
+    throttle._gates.clear()
+    client = conn.session.client
+    if client.gate.adaptive:
+        client.gate = throttle.Gate(None)
+        client.stats.gate = client.gate.stats
+
+
+def _confsql_job(
+    work: str, base_url: str, account: str, token: str, concurrency: int | str
+) -> Job:
+    """Connect once; each call runs the scenario's SQL and returns the row count.
+
+    With ``MaxConcurrency=auto`` every run starts from a fresh gate (:func:`fresh_gate`).
+    """
     import driver
 
     conn = driver.connect(
         BaseUrl=base_url, AccountSid=account, AuthToken=token, MaxConcurrency=concurrency
     )
+    ConfsqlState.conn = conn
     cur = conn.cursor()
     if work == "exec100":
 
         def exec_loop() -> int:
+            fresh_gate(conn)
             for _ in range(EXEC_COUNT):
                 cur.execute(EXEC_SQL, EXEC_ARGS)
                 if cur.description is not None:
@@ -72,6 +101,7 @@ def _confsql_job(work: str, base_url: str, account: str, token: str, concurrency
     sql = SQL[work]
 
     def select() -> int:
+        fresh_gate(conn)
         cur.execute(sql)
         return len(cur.fetchall())
 
@@ -146,7 +176,7 @@ class RawPost:
 
 
 class RawLists:
-    """Plain httpx sending S3's (or S4's) requests with the same concurrency: the floor.
+    """Plain httpx sending S3's (or S4's) requests at a fixed concurrency: the floor.
 
     The live-conference lists, then every conference's participant list, over
     the same pool layout as confsql (``driver.http.CONNECTIONS_PER_POOL``), with
@@ -262,19 +292,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-url", required=True)
     ap.add_argument("--account", required=True)
     ap.add_argument("--token", required=True)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--concurrency", default="16", help="a number, or auto (confsql only)")
     args = ap.parse_args(argv)
     raw: RawPost | None = None
     try:
         job: Job
         if args.impl == "confsql":
             job = _confsql_job(args.work, args.base_url, args.account, args.token, args.concurrency)
+        elif args.concurrency == "auto":
+            raise ValueError("only confsql takes --concurrency auto")
         elif args.impl == "raw" and args.work == "exec100":
             raw = RawPost(args.base_url, args.account, args.token)
             job = raw
         elif args.impl == "raw":
             statuses = ("init", "in-progress") if args.work == "participants" else ("in-progress",)
-            job = RawLists(args.base_url, args.account, args.token, args.concurrency, statuses)
+            at = int(args.concurrency)
+            job = RawLists(args.base_url, args.account, args.token, at, statuses)
         else:
             tuned = args.impl == "sdk-tuned"
             job = _sdk_job(args.work, args.base_url, args.account, args.token, tuned)
@@ -303,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if raw is not None:
             reply["rtt"] = statistics.median(raw.rtts)
+        if ConfsqlState.conn is not None:
+            reply["limit"] = ConfsqlState.conn.stats.gate.limit
         _reply(reply)
     return 0
 
