@@ -277,18 +277,15 @@ def measure(
     runs: int,
     slow: tuple[float, int] | None = None,
     prime: bool = False,
-    concurrency: int | None | str = "scenario",
 ) -> Measurement:
     """Run ``scenario`` with ``impl`` in a fresh worker.
 
     ``slow=(seconds, n)``: if the first run took longer than ``seconds``, stop
     after ``n`` runs.  ``prime``: do one uncounted run first, in a worker of its
     own (it fills the replay cache; neither its time nor its memory is counted).
-    ``concurrency``: the worker's, when not the scenario's (``None``: auto).
     """
     m = Measurement(impl)
-    conc = scenario.concurrency if concurrency == "scenario" else concurrency
-    assert conc is None or isinstance(conc, int)
+    conc = scenario.concurrency
     if prime:
         # In a worker of its own, so the measured worker's memory is its own runs'.
         primer = Worker(impl, scenario.work, base_url, conc)
@@ -300,41 +297,72 @@ def measure(
         if "error" in reply:
             m.error = reply["error"]
             return m
-    worker = Worker(impl, scenario.work, base_url, conc)
-    try:
-        hello = worker.read(60)
-        if "error" in hello:
-            m.error = hello["error"]
-            return m
-        wanted = runs
-        while len(m.walls) < wanted:
-            counter.reset()
-            counter.reset_limits()
-            reply = worker.run()
-            if "error" in reply:
-                m.error = reply["error"]
-                break
-            requests, bad, throttled, abandoned = counter.count()
-            if requests == 0 and scenario.rows:
-                m.error = "no request reached the server"
-                break
-            m.walls.append(float(reply["wall"]))
-            m.requests.append(requests)
-            m.failures += bad
-            m.throttled.append(throttled)
-            m.peak_in_flight = max(m.peak_in_flight, counter.emu.limits.peak_in_flight)
-            if "limit" in reply:
-                m.limits.append(int(reply["limit"]))
-            m.abandoned += abandoned
-            m.rows = int(reply["rows"])
-            m.peak_kb = max(m.peak_kb, int(reply["peak_kb"]))
-            if "rtt" in reply:
-                m.rtt.append(float(reply["rtt"]))
-            if len(m.walls) == 1 and slow is not None and m.walls[0] > slow[0]:
-                wanted = min(runs, slow[1])
-    finally:
-        worker.close()
+    (m,) = measure_together([(impl, conc)], scenario, base_url, counter, runs, slow, [m])
     return m
+
+
+def measure_together(
+    impls: list[tuple[str, int | None]],
+    scenario: Scenario,
+    base_url: str,
+    counter: Counter,
+    runs: int,
+    slow: tuple[float, int] | None = None,
+    into: list[Measurement] | None = None,
+) -> list[Measurement]:
+    """Run ``scenario`` with each (implementation, concurrency), interleaving their runs.
+
+    Each implementation has a worker of its own; run *i* of each happens back to
+    back (the order alternating), so a change in the machine's load between runs
+    touches them alike and their ratio stays fair on a shared machine.
+    """
+    ms = into if into is not None else [Measurement(impl) for impl, _ in impls]
+    workers = [Worker(impl, scenario.work, base_url, conc) for impl, conc in impls]
+    try:
+        wanted = [runs] * len(workers)
+        for m, worker in zip(ms, workers, strict=True):
+            hello = worker.read(60)
+            if "error" in hello:
+                m.error = hello["error"]
+        for i in range(runs):
+            order = list(range(len(workers)))
+            for k in order if i % 2 == 0 else reversed(order):
+                m = ms[k]
+                if m.error or len(m.walls) >= wanted[k]:
+                    continue
+                _one_run(m, workers[k], scenario, counter)
+                if len(m.walls) == 1 and slow is not None and m.walls[0] > slow[0]:
+                    wanted[k] = min(runs, slow[1])
+    finally:
+        for worker in workers:
+            worker.close()
+    return ms
+
+
+def _one_run(m: Measurement, worker: Worker, scenario: Scenario, counter: Counter) -> None:
+    """One run of ``worker``, recorded in ``m`` (an error ends ``m``'s runs)."""
+    counter.reset()
+    counter.reset_limits()
+    reply = worker.run()
+    if "error" in reply:
+        m.error = reply["error"]
+        return
+    requests, bad, throttled, abandoned = counter.count()
+    if requests == 0 and scenario.rows:
+        m.error = "no request reached the server"
+        return
+    m.walls.append(float(reply["wall"]))
+    m.requests.append(requests)
+    m.failures += bad
+    m.throttled.append(throttled)
+    m.peak_in_flight = max(m.peak_in_flight, counter.emu.limits.peak_in_flight)
+    if "limit" in reply:
+        m.limits.append(int(reply["limit"]))
+    m.abandoned += abandoned
+    m.rows = int(reply["rows"])
+    m.peak_kb = max(m.peak_kb, int(reply["peak_kb"]))
+    if "rtt" in reply:
+        m.rtt.append(float(reply["rtt"]))
 
 
 # -- verdicts ------------------------------------------------------------------------
@@ -461,7 +489,16 @@ def run_scenario(
     emu.limits.max_in_flight = s.limit  # the account's limit (None: none), for every client
     try:
         mine = (SLOW_CONFSQL, args.slow_runs)
-        o = Outcome(s, measure("confsql", s, base_url, counter, args.runs, mine, s.replay))
+        floored = s.work in ("participants", "join") and not SHAPES[s.shape].zero_latency
+        if floored:  # confsql and plain httpx, runs interleaved: their ratio is the figure
+            at = s.floor_at if s.floor_at is not None else s.concurrency
+            pair = [("confsql", s.concurrency), ("raw", at)]
+            c, floor = measure_together(pair, s, base_url, counter, args.runs, mine)
+            o = Outcome(s, c, floor=floor)
+            if any(floor.throttled) and not floor.error:
+                floor.error = "plain httpx was refused (429): its schedule breaks the limit"
+        else:
+            o = Outcome(s, measure("confsql", s, base_url, counter, args.runs, mine, s.replay))
         slow = (SLOW_SDK, args.sdk_runs)
         if s.sdk:
             o.default = measure("sdk-default", s, base_url, counter, args.runs, slow, s.replay)
@@ -472,11 +509,6 @@ def run_scenario(
         if s.work == "exec100":
             raw = measure("raw", s, base_url, counter, 1)
             o.raw_rtt = statistics.median(raw.rtt) if raw.rtt else None
-        elif s.work in ("participants", "join") and not SHAPES[s.shape].zero_latency:
-            at = s.floor_at if s.floor_at is not None else s.concurrency
-            o.floor = measure("raw", s, base_url, counter, args.runs, concurrency=at)
-            if o.floor.throttled and any(o.floor.throttled) and not o.floor.error:
-                o.floor.error = "plain httpx was refused (429): its schedule breaks the limit"
     finally:
         emu.limits.max_in_flight = None
         if replay is not None:
@@ -540,9 +572,9 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
     lat = 0.0 if SHAPES[s.shape].zero_latency else latency
     limit = f", account limit {s.limit} in flight" if s.limit is not None else ""
     print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={_conc(s.concurrency)}{limit}]", file=out)
-    floor_at = s.floor_at if s.floor_at is not None else s.concurrency
+    floor_at = _conc(s.floor_at if s.floor_at is not None else s.concurrency)
     for label, m in (("confsql", o.confsql), ("twilio default", o.default),
-                     ("twilio tuned", o.tuned), (f"httpx floor@{_conc(floor_at)}", o.floor)):  # fmt: skip
+                     ("twilio tuned", o.tuned), (f"httpx floor@{floor_at}", o.floor)):  # fmt: skip
         if m is None:
             continue
         reused = (
@@ -558,15 +590,19 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
             if not label.startswith("twilio")
             else f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)"
         )
-        bad = f"  {m.failures - sum(m.throttled)} error responses!" if m.failures > sum(
-            m.throttled
-        ) else ""
+        bad = (
+            f"  {m.failures - sum(m.throttled)} error responses!"
+            if m.failures > sum(m.throttled)
+            else ""
+        )
         if s.limit is not None or any(m.throttled):
             bad += f"  {m.throttled_text}, peak {m.peak_in_flight} in flight"
         if m.limits:
             bad += f", limit after each run {','.join(map(str, m.limits))}"
         if m.abandoned:
             bad += f"  ({m.abandoned} request(s) abandoned in flight over {len(m.walls)} runs)"
+        if len(m.walls) > 1:
+            bad += "  runs " + " ".join(f"{w * 1000:.0f}" for w in m.walls) + " ms"
         print(
             f"    {label:<15} requests {m.request_text:>6}  median {_fmt(wall):>8}"
             f" ({_x(wall, lat)} latency)  rows {m.rows:,}  {rate:,.0f} rows/s"

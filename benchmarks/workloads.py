@@ -73,9 +73,7 @@ def fresh_gate(conn: Any) -> None:
         client.stats.gate = client.gate.stats
 
 
-def _confsql_job(
-    work: str, base_url: str, account: str, token: str, concurrency: int | str
-) -> Job:
+def _confsql_job(work: str, base_url: str, account: str, token: str, concurrency: int | str) -> Job:
     """Connect once; each call runs the scenario's SQL and returns the row count.
 
     With ``MaxConcurrency=auto`` every run starts from a fresh gate (:func:`fresh_gate`).

@@ -286,9 +286,22 @@ class ApiClient:
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 log.debug("%s %s", method, target)
                 response = await self._exchange(client, method, target, content)
+                # httpx keeps a response and its body stream in a reference cycle, so the
+                # body would wait for the cyclic garbage collector; a large extract piles
+                # them up.
+                response.stream = _READ
                 budget = self.wire.rate_limit(response)
                 if budget is not None:
                     self.gate.budget(*budget)
+                if response.status_code == 429:
+                    # Told while this request still counts as in flight (the gate reads the
+                    # provider's limit from that level); raising releases it as not clean,
+                    # so a refusal neither grows the limit nor counts as a latency sample.
+                    retry_after = self.wire.retry_after(response)
+                    self.gate.throttled(retry_after)
+                    raise _Retryable(
+                        "the provider answered 429 Too Many Requests", retry_after, throttled=True
+                    )
         except httpx.ConnectError as exc:
             if _unknown_host(exc):  # retrying a name that does not exist only wastes time
                 raise OperationalError(
@@ -316,15 +329,6 @@ class ApiClient:
             raise _unknown_outcome(what, mutating, reason) from exc
         except httpx.HTTPError as exc:
             raise OperationalError(f"{what}: HTTP failure ({_reason(exc)})") from exc
-        # httpx keeps a response and its body stream in a reference cycle, so the body
-        # would wait for the cyclic garbage collector; a large extract piles them up.
-        response.stream = _READ
-        if response.status_code == 429:
-            retry_after = self.wire.retry_after(response)
-            self.gate.throttled(retry_after)
-            raise _Retryable(
-                "the provider answered 429 Too Many Requests", retry_after, throttled=True
-            )
         if response.status_code >= 500 and idempotent:
             raise _Retryable(f"the provider answered {response.status_code}", maybe_processed=True)
         if response.status_code >= 400:

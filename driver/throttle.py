@@ -6,11 +6,14 @@ the provider asked everyone to wait:
 
 * ``MaxConcurrency=auto`` (the default) adapts the limit within [1, 256].  It
   starts at 16 and doubles while answers come back clean (slow start); after
-  the first sign of a limit it grows by about one per round trip, and only a
-  tenth of that near a level the provider refused in the last 30 s.  A 429
+  the first sign of a limit it grows by about one per round trip.  A 429
   without ``Retry-After`` (too many in flight) drops the limit to just under
-  the number in flight when it was refused; latency well above its recent
-  floor cuts it by a tenth.  A number fixes the limit, as before.
+  the number in flight when it was refused (a refusal never counts as a clean
+  answer), and the gate stays at that level for a while (2 s, doubling while
+  probes above it keep being refused) before it probes above it at a tenth of
+  the usual pace; the level is forgotten 30 s after the last refusal.  Latency
+  well above its floor (even the fastest of the last few answers) cuts the
+  limit by a tenth.  A number fixes the limit, as before.
 * A 429 with ``Retry-After`` pauses *every* request of the gate until that
   time: requests in flight finish, nothing new starts, and the refused one is
   retried through the same pause (it was provably not processed).
@@ -28,17 +31,23 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
 START = 16
 LOWEST = 1
 HIGHEST = 256
-# Latency counts as "well above its floor" past this multiple (plus a small allowance).
+# Latency counts as "well above its floor" past this multiple (plus a small allowance)
+# when even the fastest of the last RECENT answers took that long.
 LATENCY_FACTOR = 2.0
 LATENCY_ALLOWANCE = 0.05
+RECENT = 8
 # Above a level the provider refused, the limit grows this much per round trip, and that
 # level is remembered this many seconds.
 PROBE_STEP = 0.1
 CEILING_MEMORY = 30.0
+# After a "too many in flight" 429 the limit stays at the level the provider accepted for
+# this long before probing above it; twice as long each time the same level is refused again.
+PROBE_HOLD = 2.0
 
 
 @dataclass
@@ -68,6 +77,7 @@ class Gate:
         # The in-flight level of the last "too many" 429, remembered for a while.
         self._ceiling: float | None = None
         self._ceiling_at = 0.0
+        self._hold = PROBE_HOLD  # how long the limit stays at or under the ceiling
 
     @property
     def adaptive(self) -> bool:
@@ -106,19 +116,28 @@ class Gate:
         """A request finished (``ok``: answered without a 429); adapt the limit."""
         self.in_flight -= 1
         self.stats.in_flight = self.in_flight
-        if self._ceiling is not None and time.monotonic() - self._ceiling_at > CEILING_MEMORY:
+        now = time.monotonic()
+        if self._ceiling is not None and now - self._ceiling_at > CEILING_MEMORY:
             self._ceiling = None  # limits change: look again
+            self._hold = PROBE_HOLD
         if ok and self.adaptive:
-            latency = time.monotonic() - started
+            latency = now - started
             self._latencies.append(latency)
             floor = min(self._latencies)
-            if len(self._latencies) >= 8 and latency > floor * LATENCY_FACTOR + LATENCY_ALLOWANCE:
+            # The fastest of the last few answers: one slow answer (or a burst read late
+            # because this process was busy) is not queueing at the provider; all of them is.
+            recent = min(islice(reversed(self._latencies), RECENT))
+            if (
+                len(self._latencies) >= RECENT
+                and recent > floor * LATENCY_FACTOR + LATENCY_ALLOWANCE
+            ):
                 self._cut(0.9)  # queueing somewhere: back off a little
             elif self._slow_start:
                 self._set(self.limit + 1)  # doubles per round trip
             elif self._ceiling is not None and self.limit >= self._ceiling - 1:
-                # Near where the provider refused before: probe above it slowly.
-                self._set(self.limit + PROBE_STEP / self.limit)
+                # Near where the provider refused before: hold, then probe above it slowly.
+                if self.limit < self._ceiling or now - self._ceiling_at >= self._hold:
+                    self._set(self.limit + PROBE_STEP / self.limit)
             else:
                 self._set(self.limit + 1 / self.limit)  # about one more per round trip
         self._wake()
@@ -132,9 +151,15 @@ class Gate:
             if self.adaptive:
                 self._cut(0.5)
         elif self.adaptive:
-            # Too many in flight: the provider's limit is about what was running then.
-            self._ceiling = max(LOWEST, self.in_flight - 1)
-            self._ceiling_at = time.monotonic()
+            # Too many in flight: the provider's limit is about what was running then
+            # (``in_flight`` still counts the refused request).
+            ceiling = max(LOWEST, self.in_flight - 1)
+            now = time.monotonic()
+            before = self._ceiling
+            if before is not None and ceiling >= before and now - self._ceiling_at >= self._hold:
+                self._hold = min(2 * self._hold, CEILING_MEMORY / 2)  # a probe refused again
+            self._ceiling = ceiling
+            self._ceiling_at = now
             self._set(min(self.limit - 1, self.in_flight - 1))
         self._wake()
 

@@ -149,3 +149,59 @@ def test_gate_unit_slow_start_and_cut() -> None:
     assert gate.limit == 11  # just under what was running when refused
     gate.throttled(2.0)
     assert gate.stats.paused_seconds >= 1.9
+
+
+def test_a_refusal_is_not_a_clean_answer(connect: Connect, emu: Emulator, rooms: int) -> None:
+    """429s neither grow the limit nor count as latency samples (which would cut it)."""
+    conn = connect()
+    emu.latency = 0.02
+    emu.limits.max_in_flight = 8
+    rows = conn.cursor().execute("SELECT * FROM Participants").fetchall()
+    assert len(rows) == rooms * 2
+    assert emu.limits.refused > 0
+    # It settled on the account's limit: not under it (a refusal answered at once would
+    # have looked like a very fast answer and every later one like queueing).
+    assert conn.stats.gate.limit == 8
+
+
+def _answer(gate: throttle.Gate, seconds: float) -> None:
+    """One request that took ``seconds`` and came back clean."""
+    gate.in_flight += 1
+    gate.release(time.monotonic() - seconds, ok=True)
+
+
+def test_gate_unit_holds_at_a_refused_level_before_probing() -> None:
+    gate = throttle.Gate(None)
+    gate.in_flight = 9  # the refused request still counts
+    gate.throttled(None)
+    gate.in_flight = 0
+    assert gate.limit == 8
+    for _ in range(200):
+        _answer(gate, 0.05)
+    assert gate.limit == 8  # within PROBE_HOLD of the refusal: no probing
+    gate._ceiling_at -= throttle.PROBE_HOLD  # the hold is over
+    answers = 0
+    while gate.limit < 9:
+        _answer(gate, 0.05)
+        answers += 1
+    assert answers >= 8 * 0.9 / throttle.PROBE_STEP  # one more takes about 1/PROBE_STEP trips
+    gate.in_flight = 9
+    gate.throttled(None)  # the probe was refused at the same level
+    gate.in_flight = 0
+    assert gate.limit == 8
+    assert gate._hold == 2 * throttle.PROBE_HOLD  # the next probe waits longer
+
+
+def test_gate_unit_one_slow_answer_is_not_queueing() -> None:
+    gate = throttle.Gate(None)
+    for _ in range(16):
+        _answer(gate, 0.05)
+    grown = gate.limit
+    _answer(gate, 0.5)  # one straggler (or an answer read late by a busy process)
+    assert gate.limit > grown  # still in slow start
+    for _ in range(throttle.RECENT - 2):
+        _answer(gate, 0.5)
+    before = gate.limit
+    assert before > grown  # RECENT - 1 slow answers: still growing
+    _answer(gate, 0.5)  # now every recent answer is slow: queueing
+    assert gate.limit == pytest.approx(before * 0.9)
