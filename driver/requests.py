@@ -7,7 +7,7 @@ envelopes from its class), and nothing about SQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -50,7 +50,7 @@ class Requester:
             raise OperationalError(f"internal: unfilled placeholder in {template!r}")
         return out
 
-    async def pages(
+    def pages(
         self,
         table: str,
         mapping: TableMapping,
@@ -58,15 +58,45 @@ class Requester:
         params: Sequence[tuple[str, str]],
         page_size: int | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield each page of a list, following the provider's paging.
+        """Yield each page of a list (its items), following the provider's paging.
 
         A list under a parent that does not exist (404 on its first page) yields
         nothing.  Any other failure, on any page, raises: a scan is never
         silently shortened.
         """
+        return self._pages(table, mapping, path_values, params, page_size, None)
+
+    def values(
+        self,
+        table: str,
+        mapping: TableMapping,
+        path_values: Mapping[str, str],
+        params: Sequence[tuple[str, str]],
+        page_size: int | None,
+        fields: tuple[str, ...],
+    ) -> AsyncIterator[Iterable[tuple[Any, ...]]]:
+        """As :meth:`pages`, each item as a tuple of ``fields``' values (``None`` where
+        it has no such field): the fast path of a scan.  A page is read once."""
+        return self._pages(table, mapping, path_values, params, page_size, fields)
+
+    async def _pages(
+        self,
+        table: str,
+        mapping: TableMapping,
+        path_values: Mapping[str, str],
+        params: Sequence[tuple[str, str]],
+        page_size: int | None,
+        fields: tuple[str, ...] | None,
+    ) -> AsyncIterator[Any]:
         size = min(page_size or self.max_page_size, self.max_page_size)
         url = self.url(mapping.list, path_values)
-        pages = self.provider.pages(self.client, url, list(params), mapping, size, f"list {table}")
+        what = f"list {table}"
+        query = list(params)
+        pages = (
+            self.provider.pages(self.client, url, query, mapping, size, what)
+            if fields is None
+            else self.provider.values(self.client, url, query, mapping, size, what, fields)
+        )
         first = True
         async with loop.closing(pages):
             while True:

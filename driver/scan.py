@@ -41,7 +41,7 @@ MAX_FILTER_VALUE = 2048
 Row = tuple[Any, ...]
 Page = list[Row]
 Item = dict[str, Any]
-MakeRows = Callable[[list[Item]], Page]
+MakeRows = Callable[[Iterable[Any]], Page]
 T = TypeVar("T")
 
 
@@ -128,11 +128,14 @@ class RowMaker:
     """Turns pages of provider items into typed row tuples for one table.
 
     This runs for every row of every scan, so it is compiled once per scan
-    into one loop: all fields are read with a single ``itemgetter`` call, text
-    that already is ``str`` passes through (equal strings within a page are
-    shared, which keeps large results small: a page's rows repeat the account,
-    the conference, a status), timestamps are decoded once per distinct value
-    a page, JSON booleans become 1 / 0, and everything else goes through the
+    into one loop, in two forms: :attr:`rows` takes items as dicts (all fields
+    read with a single ``itemgetter`` call), :attr:`from_values` takes tuples
+    of the values of :attr:`fields`, in that order (what a list page decodes
+    to on the fast path, :mod:`driver.providers.listing`).  Text that already
+    is ``str`` passes through (equal strings within a page are shared, which
+    keeps large results small: a page's rows repeat the account, the
+    conference, a status), timestamps are decoded once per distinct value a
+    page, JSON booleans become 1 / 0, and everything else goes through the
     column type's decoder in :mod:`driver.values`.  Every value is already
     what SQLite would hand back for it, so :mod:`driver.direct` can return
     these rows as they are.
@@ -144,13 +147,19 @@ class RowMaker:
         mapping: TableMapping,
         read_datetime: Callable[[str], str | None] | None = None,
     ) -> None:
-        fields = [mapping.fields.get(c.name) for c in table.columns]
-        present = [f for f in fields if f is not None]
-        env: dict[str, Any] = {"getter": operator.itemgetter(*present), "fields": present}
-        names = {f: f"f{i}" for i, f in enumerate(present)}
+        columns = [mapping.fields.get(c.name) for c in table.columns]
+        # The provider fields the rows need, each once, in column order.
+        self.fields: tuple[str, ...] = tuple(dict.fromkeys(f for f in columns if f is not None))
+        names = {f: f"f{i}" for i, f in enumerate(self.fields)}
+        getter: Callable[[Item], Any] = (
+            operator.itemgetter(*self.fields)
+            if len(self.fields) != 1
+            else _one_getter(self.fields[0])  # itemgetter of one key returns the bare value
+        )
+        env: dict[str, Any] = {"getter": getter, "fields": self.fields}
         parts: list[str] = []
         caches: list[str] = []
-        for i, (col, field) in enumerate(zip(table.columns, fields, strict=True)):
+        for i, (col, field) in enumerate(zip(table.columns, columns, strict=True)):
             if field is None:
                 parts.append("None")
                 continue
@@ -176,20 +185,31 @@ class RowMaker:
                 parts.append(f"(1 if {v} is True else 0 if {v} is False else d{i}({v}))")
             else:
                 parts.append(f"d{i}({v})")
-        unpack = ", ".join(names[f] for f in present) + ","
+        unpack = ", ".join(names[f] for f in self.fields) + ","
+        row = f"        append(({', '.join(parts)},))\n"
+        head = "    out = []\n    append = out.append\n" + "".join(caches)
         source = (
-            "def make_rows(items):\n"
-            "    out = []\n"
-            "    append = out.append\n" + "".join(caches) + "    for item in items:\n"
+            "def make_rows(items):\n" + head + "    for item in items:\n"
             "        try:\n"
             f"            {unpack} = getter(item)\n"
             "        except KeyError:  # a field the provider left out reads as NULL\n"
             f"            {unpack} = [item.get(f) for f in fields]\n"
-            f"        append(({', '.join(parts)},))\n"
+            f"{row}"
+            "    return out\n"
+            "def from_values(values):\n" + head + f"    for {unpack} in values:\n"
+            f"{row}"
             "    return out\n"
         )
         exec(source, env)
         self.rows: Callable[[list[Item]], list[Row]] = env["make_rows"]
+        self.from_values: Callable[[Iterable[tuple[Any, ...]]], list[Row]] = env["from_values"]
+
+
+def _one_getter(field: str) -> Callable[[Item], tuple[Any]]:
+    def get(item: Item) -> tuple[Any]:
+        return (item[field],)
+
+    return get
 
 
 def _prefetch_slot(
@@ -278,7 +298,7 @@ class Scanner:
         if bound.empty or plan.access == "impossible":
             return
         mapping = self.mapping(table.name)
-        make = self._row_maker(table, mapping)
+        maker = self._row_maker(table, mapping)
         match = _matcher(table, bound.eq)
         skip = bound.offset
         remaining = bound.limit
@@ -287,7 +307,7 @@ class Scanner:
         page_size = None if remaining is None else remaining + skip
         # aclosing: when the consumer stops early, requests still running are
         # cancelled now, not whenever the abandoned generator is collected.
-        source = self._rows(table, mapping, plan, bound, page_size, make.rows, prefetch)
+        source = self._rows(table, mapping, plan, bound, page_size, maker, prefetch)
         async with contextlib.aclosing(source) as pages:
             async for rows in pages:
                 if match is not None:
@@ -312,20 +332,21 @@ class Scanner:
         plan: Plan,
         bound: Bound,
         page_size: int | None,
-        make: MakeRows,
+        maker: RowMaker,
         prefetch: Prefetch,
     ) -> AsyncGenerator[Page, None]:
         """Pages of rows.  Each page becomes rows as soon as it arrives, inside the
-        task that fetched it, so only rows (never parsed JSON) wait for SQLite."""
+        task that fetched it, so only rows (never parsed JSON) wait for SQLite.
+        List pages arrive as tuples of the row maker's fields (no dict per item)."""
         if plan.access == "fetch":
-            return self._fetches(table, mapping, bound, make)
+            return self._fetches(table, mapping, bound, maker)
         if plan.access == "fanout":
-            return self._fanout(table, mapping, bound, page_size, make)
-        prefetched = self._prefetch_for(table, mapping, bound, page_size, make, prefetch)
+            return self._fanout(table, mapping, bound, page_size, maker)
+        prefetched = self._prefetch_for(table, mapping, bound, page_size, maker, prefetch)
         if prefetched is not None:
             return _replay(prefetched)
-        streams = self._list_streams(table, mapping, bound, [{}], page_size)
-        return merge((_mapped(s, make) for s in streams), self.max_concurrency)
+        streams = self._list_streams(table, mapping, bound, [{}], page_size, maker.fields)
+        return merge((_mapped(s, maker.from_values) for s in streams), self.max_concurrency)
 
     def _prefetch_for(
         self,
@@ -333,7 +354,7 @@ class Scanner:
         mapping: TableMapping,
         bound: Bound,
         page_size: int | None,
-        make: MakeRows,
+        maker: RowMaker,
         prefetch: Prefetch,
     ) -> asyncio.Task[list[Page]] | None:
         """Serve a join's inner lookup from a concurrent prefetch, when one applies.
@@ -359,8 +380,8 @@ class Scanner:
             queries = self._query_sets(bound)
             for k in hinted:
                 if k not in group:
-                    pages = self._child_lists(table, mapping, into, k, queries, page_size)
-                    group[k] = asyncio.ensure_future(_collect(_mapped(pages, make)))
+                    pages = self._child_lists(table, mapping, into, k, queries, page_size, maker)
+                    group[k] = asyncio.ensure_future(_collect(pages))
             hinted.clear()
         return group.pop(key, None)
 
@@ -399,9 +420,15 @@ class Scanner:
         key: str,
         queries: list[list[tuple[str, str]]],
         page_size: int | None,
-    ) -> AsyncIterator[list[Item]]:
+        maker: RowMaker,
+    ) -> AsyncIterator[Page]:
+        """Row pages of one parent's child lists (one list per query set)."""
         streams = [
-            self.requester.pages(table.name, mapping, {into: key}, q, page_size) for q in queries
+            _mapped(
+                self.requester.values(table.name, mapping, {into: key}, q, page_size, maker.fields),
+                maker.from_values,
+            )
+            for q in queries
         ]
         return streams[0] if len(streams) == 1 else merge(streams, self.max_concurrency)
 
@@ -419,7 +446,9 @@ class Scanner:
         bound: Bound,
         parents: Iterable[Mapping[str, str]],
         page_size: int | None,
-    ) -> Iterable[AsyncIterator[list[Item]]]:
+        fields: tuple[str, ...],
+    ) -> Iterable[AsyncIterator[Iterable[Any]]]:
+        """The list streams of a scan; their pages are tuples of ``fields``' values."""
         needs = path_inputs(mapping.list)
         path_sets = [
             dict(zip(needs, combo, strict=True))
@@ -429,8 +458,8 @@ class Scanner:
         for parent in parents:
             for path in path_sets:
                 for query in queries:
-                    yield self.requester.pages(
-                        table.name, mapping, {**path, **parent}, query, page_size
+                    yield self.requester.values(
+                        table.name, mapping, {**path, **parent}, query, page_size, fields
                     )
 
     def _path_values(self, table: Table, name: str, bound: Bound) -> list[str]:
@@ -441,7 +470,7 @@ class Scanner:
         return [mapping.to_api(name, str(api_param(col.type, v))) for v in bound.eq[name]]
 
     async def _fetches(
-        self, table: Table, mapping: TableMapping, bound: Bound, make: MakeRows
+        self, table: Table, mapping: TableMapping, bound: Bound, maker: RowMaker
     ) -> AsyncGenerator[Page, None]:
         needs = path_inputs(mapping.fetch)
         choices: list[list[str]] = []
@@ -453,7 +482,7 @@ class Scanner:
         async def one(key: Mapping[str, str]) -> AsyncIterator[Page]:
             item = await self.requester.fetch(table.name, mapping, key)
             if item is not None:
-                yield make([item])
+                yield maker.rows([item])
 
         async with contextlib.aclosing(merge((one(k) for k in keys), self.max_concurrency)) as m:
             async for rows in m:
@@ -465,7 +494,7 @@ class Scanner:
         mapping: TableMapping,
         bound: Bound,
         page_size: int | None,
-        make: MakeRows,
+        maker: RowMaker,
     ) -> AsyncGenerator[Page, None]:
         """No parent key given: list the parent table and, as its pages arrive, each
         parent's children (a parent listed twice, e.g. init then in-progress while the
@@ -493,8 +522,11 @@ class Scanner:
                     keys = [str(it[key_field]) for it in items]
                     parents = [{into: k} for k in dict.fromkeys(keys) if k not in seen]
                     seen.update(p[into] for p in parents)
-                    for stream in self._list_streams(table, mapping, bound, parents, page_size):
-                        yield _mapped(stream, make)
+                    lists = self._list_streams(
+                        table, mapping, bound, parents, page_size, maker.fields
+                    )
+                    for stream in lists:
+                        yield _mapped(stream, maker.from_values)
 
         async with contextlib.aclosing(merge(children(), self.max_concurrency)) as m:
             async for rows in m:
@@ -510,7 +542,7 @@ async def _replay(task: asyncio.Task[list[Page]]) -> AsyncGenerator[Page, None]:
         yield page
 
 
-async def _mapped(pages: AsyncIterator[list[Item]], make: MakeRows) -> AsyncIterator[Page]:
+async def _mapped(pages: AsyncIterator[Iterable[Any]], make: MakeRows) -> AsyncIterator[Page]:
     """Rows of each page; the parsed page is dropped before its rows are handed on."""
     async with loop.closing(pages):
         while True:

@@ -81,6 +81,22 @@ def test_missing_fields_and_odd_types(maker: RowMaker) -> None:
     assert row[3] == "17" and row[5] == 1 and row[12] is None and row[4] is None
 
 
+def test_rows_from_values_are_the_rows_from_items(maker: RowMaker) -> None:
+    """The fast path (tuples of the maker's fields) builds exactly the rows of the dict path."""
+    items = [
+        _item(),
+        _item(label=17, muted="true", date_created="not a date", hold=True),
+        _item(status=None, call_sid_to_coach="CA" + "3" * 32, queue_time=None, coaching=1),
+        {"call_sid": "CA" + "4" * 32},  # everything else left out
+    ]
+    values = [tuple(item.get(f) for f in maker.fields) for item in items]
+    from_items, from_values = maker.rows(items), maker.from_values(iter(values))
+    assert from_values == from_items
+    assert [list(map(type, r)) for r in from_values] == [list(map(type, r)) for r in from_items]
+    shared = maker.from_values(values[:1] * 3)
+    assert len({id(r[4]) for r in shared}) == 1  # equal strings shared here too
+
+
 async def _pages(count: int, size: int, log: dict[str, int]) -> AsyncIterator[list[int]]:
     for _ in range(count):
         log["in_flight"] += 1

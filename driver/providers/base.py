@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,9 +32,12 @@ from ..errors import (
     OperationalError,
     ProgrammingError,
 )
+from ..http import json_object
+from ..loop import closing
 from ..properties import Property, Settings
 from ..schema import Procedure, ProcedureMapping, ProviderMapping, TableMapping
 from ..values import iso8601
+from .listing import list_decoder
 
 if TYPE_CHECKING:
     from ..http import ApiClient
@@ -193,6 +196,60 @@ class Provider:
         raise NotImplementedError
         yield []  # pragma: no cover
 
+    async def values(
+        self,
+        client: ApiClient,
+        url: str,
+        query: list[tuple[str, str]],
+        mapping: TableMapping,
+        page_size: int,
+        what: str,
+        fields: tuple[str, ...],
+    ) -> AsyncIterator[Iterable[tuple[Any, ...]]]:
+        """As :meth:`pages`, each item as a tuple of ``fields``' values (``None`` where it
+        has no such field): what a table scan reads.  A page is read once.
+
+        This default reads the dict items of :meth:`pages`.  A provider whose list
+        answers are one envelope object decodes them straight into tuples instead
+        (:meth:`list_page`): a large scan then takes about a third less CPU.
+        """
+        async with closing(self.pages(client, url, query, mapping, page_size, what)) as pages:
+            async for items in pages:
+                yield values_of(items, fields)
+
+    async def list_page(
+        self,
+        client: ApiClient,
+        target: str,
+        params: list[tuple[str, str]] | None,
+        mapping: TableMapping,
+        what: str,
+        fields: tuple[str, ...] | None,
+    ) -> tuple[Iterable[Any], Any]:
+        """One page of a list envelope: (its items, the raw value of the next-page field).
+
+        The envelope is an object holding the items under ``mapping.items`` and
+        the next page's link under the paging's ``next_field``.  With ``fields``,
+        the items come back as tuples of those fields' values (``None`` where an
+        item has no such field), decoded straight from the bytes: no dict is
+        built per item (:mod:`.listing`).  An answer of another shape takes the
+        ordinary path, which says what is wrong with it.
+        """
+        next_field = str(self.mapping.paging.get("next_field", "next_page_uri"))
+        content = await client.content("GET", target, params=params, what=what)
+        assert content is not None
+        if fields is not None:
+            decoded = list_decoder(mapping.items, next_field, fields).decode(content)
+            if decoded is not None:
+                return decoded
+        body = json_object(content, what, mutating=False)
+        items = self.items(body, mapping, what)
+        nxt = body.get(next_field)
+        del body
+        if fields is not None:
+            return values_of(items, fields), nxt
+        return items, nxt
+
     def error_body(self, response: httpx.Response) -> ErrorBody:
         """The provider's code and message from an error answer."""
         return ErrorBody()
@@ -318,6 +375,11 @@ class Provider:
             rows: list[Row] = await special(runner, proc, values)
             return rows
         return await runner.send_declared(proc, values)
+
+
+def values_of(items: Sequence[Item], fields: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Tuples of ``fields``' values, one per item (``None`` for a field an item lacks)."""
+    return [tuple(item.get(f) for f in fields) for item in items]
 
 
 def form_value(value: Any) -> str:

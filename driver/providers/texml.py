@@ -28,7 +28,7 @@ from ..errors import DataError, Error, NotSupportedError, OperationalError, Prog
 from ..http import OutcomeUnknown
 from ..properties import Property, given_as
 from ..schema import Procedure, ProcedureMapping, TableMapping
-from .base import ErrorBody, Format, Item, form_value
+from .base import ErrorBody, Format, form_value
 from .twilio import Twilio, _json_object
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class TelnyxTeXML(Twilio):
             grouped.setdefault(key, []).append(form_value(value))
         return {"data": {key: " ".join(values) for key, values in grouped.items()}}
 
-    async def pages(
+    async def _follow(
         self,
         client: ApiClient,
         url: str,
@@ -207,10 +207,11 @@ class TelnyxTeXML(Twilio):
         mapping: TableMapping,
         page_size: int,
         what: str,
-    ) -> AsyncIterator[list[Item]]:
-        """Follow ``next_page_uri`` (joined to the host) until it is null, missing or empty."""
+        fields: tuple[str, ...] | None,
+    ) -> AsyncIterator[Any]:
+        """Follow ``next_page_uri`` (joined to the host) until it is null, missing or empty
+        (the items as :meth:`pages` or :meth:`values` give them)."""
         paging = self.mapping.paging
-        next_field = str(paging.get("next_field", "next_page_uri"))
         params = list(query)
         if mapping.items in paging.get("sized_lists", ()):
             params.append((str(paging.get("page_size_param", "PageSize")), str(page_size)))
@@ -218,10 +219,7 @@ class TelnyxTeXML(Twilio):
         sent: list[tuple[str, str]] | None = params
         followed: set[str] = set()
         while target:
-            body = await client.json("GET", target, params=sent or None, what=what)
-            assert body is not None
-            items = self.items(body, mapping, what)
-            nxt = body.get(next_field)
+            items, nxt = await self.list_page(client, target, sent or None, mapping, what, fields)
             link = _on_host(client.base_url, nxt) if isinstance(nxt, str) and nxt else None
             if link is not None and link in followed:
                 raise OperationalError(
@@ -232,7 +230,6 @@ class TelnyxTeXML(Twilio):
             if link is not None:
                 followed.add(link)
             sent = None  # the next-page link carries the whole query
-            del body
             handed = [items]
             del items
             yield handed.pop()

@@ -10,7 +10,7 @@ and subclass this class.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -382,7 +382,7 @@ class Twilio(Provider):
 
     # --- wire ------------------------------------------------------------------------------
 
-    async def pages(
+    def pages(
         self,
         client: ApiClient,
         url: str,
@@ -393,8 +393,33 @@ class Twilio(Provider):
     ) -> AsyncIterator[list[Item]]:
         """Follow ``next_page_uri`` (placed by :meth:`next_url`) until it is null; page
         URLs are never built."""
+        return self._follow(client, url, query, mapping, page_size, what, None)
+
+    def values(
+        self,
+        client: ApiClient,
+        url: str,
+        query: list[tuple[str, str]],
+        mapping: TableMapping,
+        page_size: int,
+        what: str,
+        fields: tuple[str, ...],
+    ) -> AsyncIterator[Iterable[tuple[Any, ...]]]:
+        """As :meth:`pages`, items decoded straight into tuples (:meth:`list_page`)."""
+        return self._follow(client, url, query, mapping, page_size, what, fields)
+
+    async def _follow(
+        self,
+        client: ApiClient,
+        url: str,
+        query: list[tuple[str, str]],
+        mapping: TableMapping,
+        page_size: int,
+        what: str,
+        fields: tuple[str, ...] | None,
+    ) -> AsyncIterator[Any]:
+        """The pages of :meth:`pages` (``fields`` None) or :meth:`values`."""
         paging = self.mapping.paging
-        next_field = str(paging.get("next_field", "next_page_uri"))
         params: list[tuple[str, str]] | None = [
             *query,
             (str(paging.get("page_size_param", "PageSize")), str(page_size)),
@@ -402,10 +427,7 @@ class Twilio(Provider):
         target: str | None = url
         followed: set[str] = set()
         while target:
-            body = await client.json("GET", target, params=params, what=what)
-            assert body is not None
-            items = self.items(body, mapping, what)
-            nxt = body.get(next_field)
+            items, nxt = await self.list_page(client, target, params, mapping, what, fields)
             if isinstance(nxt, str) and nxt in followed:
                 raise OperationalError(
                     f"{what}: the provider's next-page link repeats an earlier page ({nxt}); "
@@ -417,7 +439,6 @@ class Twilio(Provider):
             params = None  # the next-page link carries the whole query
             # Hand the page over without keeping it in this frame: while a page waits
             # for the consumer, its parsed JSON must not stay alive here as well.
-            del body
             handed = [items]
             del items
             yield handed.pop()
