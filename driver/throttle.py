@@ -13,7 +13,8 @@ the provider asked everyone to wait:
   probes above it keep being refused) before it probes above it at a tenth of
   the usual pace; the level is forgotten 30 s after the last refusal.  Latency
   well above its floor (even the fastest of the last few answers) cuts the
-  limit by a tenth.  A number fixes the limit, as before.
+  limit by a tenth, at most once per round trip as long as answers take now.
+  A number fixes the limit, as before.
 * A 429 with ``Retry-After`` pauses *every* request of the gate until that
   time: requests in flight finish, nothing new starts, and the refused one is
   retried through the same pause (it was provably not processed).
@@ -180,8 +181,11 @@ class Gate:
 
     def _cut(self, factor: float) -> None:
         now = time.monotonic()
-        floor = min(self._latencies) if self._latencies else 0.05
-        if now - self._last_cut < floor:  # once per round trip, not once per answer
+        # Once per round trip, not once per answer: a cut shows only when the requests in
+        # flight have come back, which takes a round trip as long as answers take *now*
+        # (the floor would allow one every few milliseconds against a fast provider).
+        trip = min(islice(reversed(self._latencies), RECENT)) if self._latencies else 0.05
+        if now - self._last_cut < trip:
             return
         self._last_cut = now
         self._slow_start = False

@@ -205,3 +205,21 @@ def test_gate_unit_one_slow_answer_is_not_queueing() -> None:
     assert before > grown  # RECENT - 1 slow answers: still growing
     _answer(gate, 0.5)  # now every recent answer is slow: queueing
     assert gate.limit == pytest.approx(before * 0.9)
+
+
+def test_gate_unit_cuts_once_per_round_trip_against_a_fast_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Answers that took 1 ms, then 100 ms (a busy client reading big pages): the limit
+    is cut about once per 100 ms, not once per millisecond down to 1."""
+    clock = [1000.0]
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: clock[0])
+    gate = throttle.Gate(None)
+    for _ in range(16):
+        clock[0] += 0.001
+        _answer(gate, 0.001)
+    grown = gate.limit
+    for _ in range(40):  # 200 ms of answers, one every 5 ms
+        clock[0] += 0.005
+        _answer(gate, 0.1)
+    assert grown * 0.9**3 <= gate.limit < grown  # two or three cuts
