@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,9 +29,21 @@ def server() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def emu(server: EmulatorServer) -> Iterator[Emulator]:
     """The served emulator, empty (demo account only) at the start of each test."""
+    _settle(server.emulator)
     server.emulator.reset()
     yield server.emulator
     server.emulator.reset()
+
+
+def _settle(emulator: Emulator, timeout: float = 2.0) -> None:
+    """Wait until no request of an earlier test is still being handled.
+
+    A request an earlier test abandoned may still sleep in the emulator's latency; once
+    awake it would take this test's injected fault (or count in its limits and log).
+    """
+    deadline = time.monotonic() + timeout
+    while emulator.limits.in_flight > 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 Connect = Callable[..., driver.Connection]

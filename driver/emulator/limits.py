@@ -47,10 +47,12 @@ class Limits:
         self._lock = threading.Lock()
 
     def reset(self) -> None:
-        """No limits, counters cleared."""
+        """No limits, counters cleared (requests still being answered stay counted in flight:
+        each will still call :meth:`done`)."""
         with self._lock:
             self.max_in_flight = self.per_second = self.in_flight_retry_after = None
-            self.in_flight = self.peak_in_flight = self.refused = self._used = 0
+            self.refused = self._used = 0
+            self.peak_in_flight = self.in_flight
 
     def admit(self) -> Refusal | None:
         """Count a request in, or the 429 to answer instead."""
