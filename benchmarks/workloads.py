@@ -51,10 +51,8 @@ WORKS = (*SQL, "exec100")
 Job = Callable[[], int]
 
 
-class ConfsqlState:
-    """What a confsql worker reports besides wall and rows: the gate's limit after a run."""
-
-    conn: Any = None
+# The confsql worker's connection: its gate's limit after a run is reported too.
+CONFSQL: list[Any] = []
 
 
 def fresh_gate(conn: Any) -> None:
@@ -83,7 +81,7 @@ def _confsql_job(work: str, base_url: str, account: str, token: str, concurrency
     conn = driver.connect(
         BaseUrl=base_url, AccountSid=account, AuthToken=token, MaxConcurrency=concurrency
     )
-    ConfsqlState.conn = conn
+    CONFSQL.append(conn)
     cur = conn.cursor()
     if work == "exec100":
 
@@ -334,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if raw is not None:
             reply["rtt"] = statistics.median(raw.rtts)
-        if ConfsqlState.conn is not None:
-            reply["limit"] = ConfsqlState.conn.stats.gate.limit
+        if CONFSQL:
+            reply["limit"] = CONFSQL[0].stats.gate.limit
         _reply(reply)
     return 0
 
