@@ -144,6 +144,9 @@ class Server(Policy):
         """Stop accepting, cancel running statements and close every client."""
         self._stopping.set()
         if self._sock is not None:
+            # close() alone does not wake a thread blocked in accept(); shutdown() does.
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self._sock.close()
         for client in self.clients.values():
