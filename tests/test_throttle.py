@@ -165,7 +165,8 @@ def test_a_refusal_is_not_a_clean_answer(connect: Connect, emu: Emulator, rooms:
     assert gate._ceiling == 8
     # No refusal (answered at once) became a latency sample: one would have made every
     # later answer look like queueing and cut the limit under the account's.
-    assert min(gate._latencies) >= emu.latency
+    # (asyncio may end the emulator's sleep up to a clock tick early; a refusal takes ~1 ms.)
+    assert min(gate._latencies) >= emu.latency * 0.9
     assert 7 <= gate.limit <= 8  # one cut by a tenth may still come from a busy machine
 
 

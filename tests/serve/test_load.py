@@ -1,6 +1,6 @@
 """Load: 32 concurrent clients, mixed queries, every answer checked.
 
-CI runs a short form (CONFSQL_SERVE_LOAD_SECONDS, default 8 s); ``make serve-load``
+CI runs a short form (CONFSQL_SERVE_LOAD_SECONDS, default 4 s); ``make serve-load``
 runs the issue's 30 s form.
 """
 
@@ -19,7 +19,7 @@ from tests.serve.conftest import Direct, Running
 psycopg = pytest.importorskip("psycopg")
 
 CLIENTS = 32
-SECONDS = float(os.environ.get("CONFSQL_SERVE_LOAD_SECONDS", "8"))
+SECONDS = float(os.environ.get("CONFSQL_SERVE_LOAD_SECONDS", "4"))
 
 # (Postgres SQL sent through the server, the same question in SQLite for the DB-API, params)
 QUERIES: list[tuple[str, str, list[Any]]] = [

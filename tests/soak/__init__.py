@@ -9,7 +9,7 @@
 * ``test_fuzz.py`` — Hypothesis: no input reaches InternalError or an
   exception outside PEP 249.
 
-The default ``pytest`` run takes the bounded form (fixed seed, a few hundred
+The default ``pytest`` run takes the bounded form (fixed seed, about 125
 statements).  The long form is ``make soak DURATION=600 THREADS=4`` (or
 ``python -m tests.soak --help``); both read the settings in :mod:`.config`.
 """
