@@ -66,7 +66,8 @@ class Dialect:
 
     conferences: str  # the conference list, relative to BaseUrl
     participants: str  # a conference's participant list ({sid})
-    items: str  # the list's items key
+    items: str  # the conference list's items key
+    members: str  # the participant list's items key
     id_field: str
     live: tuple[tuple[tuple[str, str], ...], ...]  # the live-conference list queries
     first_page: tuple[tuple[str, str], ...]  # paging query of a conference list's first request
@@ -85,6 +86,7 @@ def dialect(provider: str, creds: dict[str, str]) -> Dialect:
             conferences=f"{root}/Conferences{json}",
             participants=f"{root}/Conferences/{{sid}}/Participants{json}",
             items="conferences",
+            members="participants",
             id_field="sid",
             live=tuple((("Status", s), *size) for s in ("init", "in-progress")),
             first_page=size,
@@ -97,6 +99,7 @@ def dialect(provider: str, creds: dict[str, str]) -> Dialect:
             conferences=f"{root}/Conferences",
             participants=f"{root}/Conferences/{{sid}}/Participants",
             items="conferences",
+            members="participants",
             id_field="sid",
             live=tuple((("Status", s), *size) for s in ("init", "in-progress")),
             first_page=size,
@@ -108,6 +111,7 @@ def dialect(provider: str, creds: dict[str, str]) -> Dialect:
             conferences="/conferences",
             participants="/conferences/{sid}/participants",
             items="data",
+            members="data",
             id_field="id",
             live=tuple((("filter[status]", s), *page) for s in ("init", "in_progress")),
             first_page=page,
@@ -174,12 +178,13 @@ class RawProvider:
         return orjson.loads(response.content)
 
     async def _list(
-        self, slots: asyncio.Semaphore, path: str, query: tuple[tuple[str, str], ...]
+        self, slots: asyncio.Semaphore, path: str, query: tuple[tuple[str, str], ...], key: str
     ) -> list[Any]:
-        """Every item of one list: next_page_uri in turn, or page 1 then the rest at once."""
+        """The items under ``key`` of one list: next_page_uri in turn, or page 1 then every
+        other page number at once."""
         d = self.d
         body = await self._get(slots, path, list(query))
-        items: list[Any] = list(body[d.items])
+        items: list[Any] = list(body[key])
         if d.numbered:
             pages = int(body["meta"]["total_pages"])
             rest = [(k, v) for k, v in query if k != "page[number]"]
@@ -190,25 +195,30 @@ class RawProvider:
                 )
             )
             for page in later:
-                items.extend(page[d.items])
+                items.extend(page[key])
             return items
         while body.get("next_page_uri"):
             url = urlsplit(body["next_page_uri"])
             body = await self._get(
                 slots, self.origin + url.path, parse_qsl(url.query, keep_blank_values=True)
             )
-            items.extend(body[d.items])
+            items.extend(body[key])
         return items
 
     async def _run(self) -> int:
         d = self.d
         slots = asyncio.Semaphore(self.concurrency)
         if self.work == "conferences":
-            return len(await self._list(slots, d.conferences, d.first_page))
-        lists = await asyncio.gather(*(self._list(slots, d.conferences, q) for q in d.live))
+            return len(await self._list(slots, d.conferences, d.first_page, d.items))
+        lists = await asyncio.gather(
+            *(self._list(slots, d.conferences, q, d.items) for q in d.live)
+        )
         sids = [c[d.id_field] for page in lists for c in page]
         members = await asyncio.gather(
-            *(self._list(slots, d.participants.format(sid=sid), d.participant_page) for sid in sids)
+            *(
+                self._list(slots, d.participants.format(sid=sid), d.participant_page, d.members)
+                for sid in sids
+            )
         )
         return sum(len(m) for m in members)
 

@@ -790,9 +790,9 @@ def provider_markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
             f"| {tr} | {met} {o.measured} |"
         )
     lines.append("")
-    notes = [f"SDKs: {name}: {SDK_NOTES[name]}." for name in PROVIDERS if name != "SignalWire"]
+    notes = "; ".join(f"{name}: {SDK_NOTES[name]}" for name in PROVIDERS if name != "SignalWire")
     lines.append(
-        "¹ SignalWire: " + SDK_NOTES["SignalWire"] + ". " + " ".join(notes) + " *Default* is the "
+        "¹ SignalWire: " + SDK_NOTES["SignalWire"] + ". The SDKs: " + notes + ". *Default* is the "
         "SDK's own page size (Twilio 50, Telnyx and TeXML 20 on the emulator), *tuned* the largest "
         "(Twilio and TeXML page_size=1000, Telnyx page_size=250); the participant loop lists "
         "in-progress conferences, then each conference's participants one at a time. "
