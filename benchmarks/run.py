@@ -14,6 +14,7 @@ This prints figures; it is not a test and always exits 0 unless it crashes.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import json
 import os
@@ -29,7 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from per_provider import PROVIDERS, SDK_NOTES, SKIPPED  # from benchmarks/, the script's dir
+
 from driver.emulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Emulator, EmulatorServer
+from driver.providers import provider_class
 
 WORKLOADS = Path(__file__).resolve().parent / "workloads.py"
 RUN_TIMEOUT = 300.0  # seconds one worker run may take before we give up on it
@@ -92,6 +96,7 @@ class Scenario:
     sdk_tuned: bool = True  # and its page_size=1000 variant
     sdk_from: str | None = None  # reuse another scenario's twilio-python figures
     replay: bool = False  # serve cached responses (client CPU only)
+    provider: str | None = None  # P scenarios: that provider's emulator (else Twilio's harness)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -120,6 +125,19 @@ SCENARIOS: tuple[Scenario, ...] = (
              "participants", 100_000, replay=True),
 )  # fmt: skip
 
+# The per-provider family (issue 9 §5): the same two statements against each provider's
+# emulator, confsql and plain httpx sending the same requests interleaved, and the provider's
+# SDK where one can be pointed at the emulator (per_provider.SDK_NOTES).
+PROVIDER_SCENARIOS: tuple[Scenario, ...] = tuple(
+    Scenario(f"{pid}-{name}", title, shape, work, rows, provider=name,
+             sdk=name != "SignalWire", sdk_tuned=name != "SignalWire")
+    for pid, title, shape, work, rows in (
+        ("P1", "SELECT * FROM Conferences", "archive", "conferences", 5000),
+        ("P3", "SELECT * FROM Participants", "live", "participants", 2000),
+    )
+    for name in PROVIDERS
+)  # fmt: skip
+
 
 @dataclass
 class Measurement:
@@ -136,7 +154,17 @@ class Measurement:
     rows: int | None = None
     peak_kb: int = 0
     rtt: list[float] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)  # sequential round trips, from the log
+    signature: list[tuple[str, str, tuple[tuple[str, str], ...]]] | None = None  # 1st run's
     error: str | None = None
+
+    @property
+    def rounds_text(self) -> str:
+        """Sequential round trips per run; ``a–b`` when runs differ."""
+        if not self.rounds:
+            return "—"
+        lo, hi = min(self.rounds), max(self.rounds)
+        return f"{lo}" if lo == hi else f"{lo}–{hi}"
 
     @property
     def wall(self) -> float | None:
@@ -202,6 +230,28 @@ class Counter:
         """Clear the emulator's limit counters (the limits themselves stay)."""
         self.emu.limits.peak_in_flight = self.emu.limits.refused = 0
 
+    def signature(self) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
+        """The requests logged since :meth:`reset`: (method, path, query pairs), sorted."""
+        return sorted((r.method, r.path, tuple(r.query)) for r in self.emu.requests)
+
+    def rounds(self) -> int:
+        """Sequential round trips since :meth:`reset`, from the requests' arrival times.
+
+        A request that arrives at least 0.8 × latency after the first request of
+        the current round opens a new round: it could only have been sent once
+        an answer of that round was in (the emulator holds each request for the
+        latency).  With no latency every request counts as its own round.
+        """
+        gap = 0.8 * self.emu.latency
+        times = sorted(r.time for r in self.emu.requests)
+        if not times:
+            return 0
+        rounds, start = 1, times[0]
+        for t in times[1:]:
+            if t - start >= gap:
+                rounds, start = rounds + 1, t
+        return rounds
+
     def count(self) -> tuple[int, int, int, int]:
         """(requests, error responses, 429s, abandoned requests) since :meth:`reset`."""
         if self.replay is not None:
@@ -219,13 +269,22 @@ class Counter:
 class Worker:
     """A ``workloads.py`` process for one (implementation, work) pair."""
 
-    def __init__(self, impl: str, work: str, base_url: str, concurrency: int | None) -> None:
+    def __init__(
+        self,
+        impl: str,
+        work: str,
+        base_url: str,
+        concurrency: int | None,
+        provider: tuple[str, dict[str, str]] | None = None,
+    ) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in close())
         cmd = [
             sys.executable, str(WORKLOADS), "--impl", impl, "--work", work,
             "--base-url", base_url, "--account", DEMO_ACCOUNT_SID, "--token", DEMO_AUTH_TOKEN,
             "--concurrency", "auto" if concurrency is None else str(concurrency),
         ]  # fmt: skip
+        if provider is not None:  # the P scenarios: (provider name, connection properties)
+            cmd += ["--provider", provider[0], "--creds", json.dumps(provider[1])]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             text=True, bufsize=1,
@@ -288,7 +347,7 @@ def measure(
     conc = scenario.concurrency
     if prime:
         # In a worker of its own, so the measured worker's memory is its own runs'.
-        primer = Worker(impl, scenario.work, base_url, conc)
+        primer = Worker(impl, scenario.work, base_url, conc, _provider(scenario, counter))
         try:
             reply = primer.read(60)
             reply = reply if "error" in reply else primer.run()
@@ -317,7 +376,8 @@ def measure_together(
     touches them alike and their ratio stays fair on a shared machine.
     """
     ms = into if into is not None else [Measurement(impl) for impl, _ in impls]
-    workers = [Worker(impl, scenario.work, base_url, conc) for impl, conc in impls]
+    where = _provider(scenario, counter)
+    workers = [Worker(impl, scenario.work, base_url, conc, where) for impl, conc in impls]
     try:
         wanted = [runs] * len(workers)
         for m, worker in zip(ms, workers, strict=True):
@@ -337,6 +397,13 @@ def measure_together(
         for worker in workers:
             worker.close()
     return ms
+
+
+def _provider(scenario: Scenario, counter: Counter) -> tuple[str, dict[str, str]] | None:
+    """(provider, the emulator's demo connection properties) for a P scenario, else None."""
+    if scenario.provider is None:
+        return None
+    return scenario.provider, counter.emu.wire.demo_credentials()
 
 
 def _one_run(m: Measurement, worker: Worker, scenario: Scenario, counter: Counter) -> None:
@@ -363,6 +430,10 @@ def _one_run(m: Measurement, worker: Worker, scenario: Scenario, counter: Counte
     m.peak_kb = max(m.peak_kb, int(reply["peak_kb"]))
     if "rtt" in reply:
         m.rtt.append(float(reply["rtt"]))
+    if counter.replay is None:
+        m.rounds.append(counter.rounds())
+    if scenario.provider is not None and m.signature is None:
+        m.signature = counter.signature()
 
 
 # -- verdicts ------------------------------------------------------------------------
@@ -377,7 +448,9 @@ def judge(o: Outcome, latency: float) -> None:
         return
     o.target = _target_text(s.id, latency)
     ratio = _ratio(o.default, c)
-    if s.id in ("S1", "S2"):
+    if s.provider is not None:
+        o.measured, o.met = _same_requests(o)
+    elif s.id in ("S1", "S2"):
         limit = 5 if s.id == "S1" else 1
         o.measured = f"{c.request_text} request" + (
             "" if c.requests == [1] * len(c.requests) else "s"
@@ -431,7 +504,21 @@ def _floor_text(o: Outcome) -> str:
     return f", {over:.2f}× plain httpx" if over is not None else ""
 
 
+def _same_requests(o: Outcome) -> tuple[str, bool | None]:
+    """Whether plain httpx sent exactly confsql's requests (P scenarios), and a note."""
+    c, f = o.confsql, o.floor
+    if f is None or f.error or f.signature is None or c.signature is None:
+        return "plain httpx n/a", None
+    if f.signature == c.signature:
+        return f"same {len(c.signature):,} requests{_floor_text(o)}", True
+    mine, theirs = collections.Counter(c.signature), collections.Counter(f.signature)
+    only_c, only_f = sum((mine - theirs).values()), sum((theirs - mine).values())
+    return f"requests differ: {only_c} only confsql's, {only_f} only plain httpx's", False
+
+
 def _target_text(sid: str, latency: float) -> str:
+    if sid.startswith("P"):
+        return "all rows; plain httpx sends the same requests"
     ms = latency * 1000
     shared = f"429s ≤ {MAX_THROTTLED:.0%} of requests, no failed statement"
     return {
@@ -489,7 +576,9 @@ def run_scenario(
     emu.limits.max_in_flight = s.limit  # the account's limit (None: none), for every client
     try:
         mine = (SLOW_CONFSQL, args.slow_runs)
-        floored = s.work in ("participants", "join") and not SHAPES[s.shape].zero_latency
+        floored = (s.work in ("participants", "join") or s.provider is not None) and not SHAPES[
+            s.shape
+        ].zero_latency
         if floored:  # confsql and plain httpx, runs interleaved: their ratio is the figure
             at = s.floor_at if s.floor_at is not None else s.concurrency
             pair = [("confsql", s.concurrency), ("raw", at)]
@@ -573,22 +662,22 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
     limit = f", account limit {s.limit} in flight" if s.limit is not None else ""
     print(f"\n{s.id:<6} {s.title}  [MaxConcurrency={_conc(s.concurrency)}{limit}]", file=out)
     floor_at = _conc(s.floor_at if s.floor_at is not None else s.concurrency)
-    for label, m in (("confsql", o.confsql), ("twilio default", o.default),
-                     ("twilio tuned", o.tuned), (f"httpx floor@{floor_at}", o.floor)):  # fmt: skip
+    sdk = "twilio" if s.provider in (None, "Twilio") else "SDK"
+    if s.provider is not None and not s.sdk:
+        print(f"    {'SDK':<15} {SDK_NOTES[s.provider]}", file=out)
+    for label, m in (("confsql", o.confsql), (f"{sdk} default", o.default),
+                     (f"{sdk} tuned", o.tuned), (f"httpx floor@{floor_at}", o.floor)):  # fmt: skip
         if m is None:
             continue
-        reused = (
-            " (from " + str(s.sdk_from) + ")" if label.startswith("twilio") and s.sdk_from else ""
-        )
+        is_sdk = label.startswith(sdk + " ")
+        reused = " (from " + str(s.sdk_from) + ")" if is_sdk and s.sdk_from else ""
         if m.error:
             print(f"    {label:<15} error: {m.error}", file=out)
             continue
         wall = m.wall or 0.0
         rate = (m.rows or 0) / wall if wall else 0.0
         ratio = (
-            ""
-            if not label.startswith("twilio")
-            else f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)"
+            f"  ratio {_ratio(m, o.confsql) or 0:.1f}× (SDK wall / confsql wall)" if is_sdk else ""
         )
         bad = (
             f"  {m.failures - sum(m.throttled)} error responses!"
@@ -605,7 +694,8 @@ def print_outcome(o: Outcome, latency: float, out: TextIO) -> None:
             bad += "  runs " + " ".join(f"{w * 1000:.0f}" for w in m.walls) + " ms"
         print(
             f"    {label:<15} requests {m.request_text:>6}  median {_fmt(wall):>8}"
-            f" ({_x(wall, lat)} latency)  rows {m.rows:,}  {rate:,.0f} rows/s"
+            f" ({_x(wall, lat)} latency, {m.rounds_text} round trips)  rows {m.rows:,}"
+            f"  {rate:,.0f} rows/s"
             f"  peak RSS +{m.peak_kb / 1024:.1f} MB  [{len(m.walls)} run(s)]{reused}{ratio}{bad}",
             file=out,
         )
@@ -666,6 +756,86 @@ def markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
     return lines
 
 
+def _provider_sdk_cells(o: Outcome) -> tuple[str, str, str, str]:
+    """SDK default wall, ratio, tuned wall, ratio (``n/a`` where there is no SDK)."""
+    if not o.scenario.sdk:
+        return "n/a ¹", "—", "n/a ¹", "—"
+    dw, dr = _sdk_cells(o.default, o.confsql)
+    tw, tr = _sdk_cells(o.tuned, o.confsql)
+    return dw, dr, tw, tr
+
+
+def provider_markdown(outcomes: Iterable[Outcome], latency: float) -> list[str]:
+    """The README's "Per provider" table, its footnotes and the paging comparison."""
+    lines = [
+        "| id | provider | scenario | requests | round trips | confsql median wall | × latency "
+        "| plain httpx, same requests | confsql ÷ httpx | SDK default | ratio | SDK tuned "
+        "| ratio | same requests? |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| --- |",
+    ]
+    done = list(outcomes)
+    for o in done:
+        s, c = o.scenario, o.confsql
+        f = o.floor
+        floor = "—" if f is None else f"{_fmt(f.wall)} ({_x(f.wall, latency)})"
+        floor = "error" if f is not None and f.error else floor
+        over = _over_floor(o)
+        dw, dr, tw, tr = _provider_sdk_cells(o)
+        met = {True: "✅", False: "❌", None: "n/a"}[o.met]
+        lines.append(
+            f"| {s.id} | {s.provider} | {s.title} ({SHAPES[s.shape].short}) | {c.request_text} "
+            f"| {c.rounds_text} | {'error' if c.error else _fmt(c.wall)} | {_x(c.wall, latency)} "
+            f"| {floor} | {f'{over:.2f}×' if over is not None else '—'} | {dw} | {dr} | {tw} "
+            f"| {tr} | {met} {o.measured} |"
+        )
+    lines.append("")
+    notes = "; ".join(f"{name}: {SDK_NOTES[name]}" for name in PROVIDERS if name != "SignalWire")
+    lines.append(
+        "¹ SignalWire: " + SDK_NOTES["SignalWire"] + ". The SDKs: " + notes + ". *Default* is the "
+        "SDK's own page size (Twilio 50, Telnyx and TeXML 20 on the emulator), *tuned* the largest "
+        "(Twilio and TeXML page_size=1000, Telnyx page_size=250); the participant loop lists "
+        "in-progress conferences, then each conference's participants one at a time. "
+        f"{SKIPPED}"
+    )
+    sentence = paging_sentence(done, latency)
+    if sentence:
+        lines += ["", sentence]
+    return lines
+
+
+def paging_sentence(outcomes: list[Outcome], latency: float) -> str:
+    """Telnyx's full scan (page numbers, concurrent) against the next-link ones, measured."""
+    by_id = {o.scenario.id: o for o in outcomes}
+    telnyx = by_id.get("P1-Telnyx")
+    links = [
+        by_id[f"P1-{name}"]
+        for name in ("Twilio", "SignalWire", "TelnyxTeXML")
+        if f"P1-{name}" in by_id and not by_id[f"P1-{name}"].confsql.error
+    ]
+    if telnyx is None or telnyx.confsql.error or not links:
+        return ""
+    t = telnyx.confsql
+    rounds = ", ".join(f"{o.confsql.rounds_text} ({o.scenario.provider})" for o in links)
+    walls = ", ".join(f"{_fmt(o.confsql.wall)}" for o in links)
+    req = max(t.requests) if t.requests else 0
+    text = (
+        f"Full scan of 5,000 conferences: Telnyx's page-number paging sent {t.request_text} "
+        f"requests of 250 in {t.rounds_text} sequential round trips (page 1, then the other "
+        f"{req - 1} page numbers {telnyx.scenario.concurrency} at a time), "
+        f"{_fmt(t.wall)} = {_x(t.wall, latency)} latency; next-link paging, where each page's "
+        f"link arrives only with that page, took {rounds} round trips for 5 pages of 1,000 "
+        f"({walls})."
+    )
+    sdk = telnyx.tuned
+    if sdk is not None and not sdk.error and sdk.wall is not None:
+        text += (
+            f" The Telnyx SDK, which walks the same page numbers one after the other, took "
+            f"{sdk.rounds_text} round trips ({_fmt(sdk.wall)}) at page_size=250."
+        )
+    return text
+
+
 def machine_line(args: argparse.Namespace) -> str:
     """CPU, cores, Python and date, for the line under the table."""
     cpu = platform.processor() or platform.machine()
@@ -706,20 +876,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def select_scenarios(only: str) -> list[Scenario]:
-    """Scenarios whose id starts with one of the ``--only`` entries (all when empty)."""
+    """Scenarios whose id starts with one of the ``--only`` entries (all when empty).
+
+    ``P`` selects the per-provider family, ``P1`` its full scans, ``P3-Telnyx`` one row.
+    """
+    every = (*SCENARIOS, *PROVIDER_SCENARIOS)
     wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
     if not wanted:
-        return list(SCENARIOS)
-    chosen = [s for s in SCENARIOS if any(s.id.lower().startswith(w) for w in wanted)]
+        return list(every)
+    chosen = [s for s in every if any(s.id.lower().startswith(w) for w in wanted)]
     if not chosen:
-        raise SystemExit(f"--only {only!r} matches none of {', '.join(s.id for s in SCENARIOS)}")
+        raise SystemExit(f"--only {only!r} matches none of {', '.join(s.id for s in every)}")
     return chosen
+
+
+def run_providers(
+    chosen: list[Scenario], args: argparse.Namespace, out: TextIO
+) -> dict[str, Outcome]:
+    """The P scenarios: each provider's emulator (its wire) served on its own, in turn."""
+    outcomes: dict[str, Outcome] = {}
+    for name in PROVIDERS:
+        mine = [s for s in chosen if s.provider == name]
+        if not mine:
+            continue
+        cls = provider_class(name)
+        assert cls is not None
+        emu = Emulator(wire=cls.wire)
+        server = EmulatorServer(emu).start()
+        base_url = server.base_url + emu.wire.base_path  # confsql's BaseUrl for this provider
+        try:
+            for shape_name in dict.fromkeys(s.shape for s in mine):
+                shape = SHAPES[shape_name]
+                load_shape(emu, shape, args.latency)
+                print(f"\n== {name} ({cls.wire} emulator): {shape.describe(args.latency)}",
+                      file=out)  # fmt: skip
+                for s in (s for s in mine if s.shape == shape_name):
+                    outcomes[s.id] = run_scenario(s, emu, base_url, args, outcomes)
+                    print_outcome(outcomes[s.id], args.latency, out)
+                    out.flush()
+        finally:
+            server.stop()
+    print(f"\n{SKIPPED}", file=out)
+    return outcomes
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected scenarios and print the report."""
     args = parse_args(argv)
-    chosen = select_scenarios(args.only)
+    everything = select_scenarios(args.only)
+    chosen = [s for s in everything if s.provider is None]
     out = sys.stderr if args.markdown else sys.stdout
     started = time.perf_counter()
     emu = Emulator()
@@ -740,17 +945,38 @@ def main(argv: list[str] | None = None) -> int:
             scaling = run_scaling(emu, server.base_url, args, out)
     finally:
         server.stop()
+    per_provider = [s for s in everything if s.provider is not None]
+    provided = run_providers(per_provider, args, out) if per_provider else {}
     print(f"\nTotal benchmark time {time.perf_counter() - started:.0f} s", file=out)
+    load = _load_text()
     if args.markdown:
-        print("\n".join(markdown(outcomes.values(), args.latency)))
-        print()
-        print(machine_line(args))
+        if outcomes:
+            print("\n".join(markdown(outcomes.values(), args.latency)))
+            print()
+            print(machine_line(args) + load)
         if scaling:
             print()
             print("\n".join(scaling))
+        if provided:
+            print()
+            print("\n".join(provider_markdown(provided.values(), args.latency)))
+            print()
+            print(machine_line(args) + load)
     else:
-        print(machine_line(args))
+        if provided:
+            sentence = paging_sentence(list(provided.values()), args.latency)
+            print(f"\n{sentence}" if sentence else "", file=out)
+        print(machine_line(args) + load)
     return 0
+
+
+def _load_text() -> str:
+    """The machine's load average at the end of the run (the VM is shared)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return ""
+    return f" Load average at the end: {one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)."
 
 
 if __name__ == "__main__":

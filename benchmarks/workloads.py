@@ -16,6 +16,10 @@ Implementations: ``confsql`` (the PEP 249 module), ``sdk-default``
 (twilio-python as users write it: default page size, one conference at a
 time), ``sdk-tuned`` (the same with ``page_size=1000``) and ``raw`` (plain
 httpx: the bare round trip of S5's POST, and the floor for S3/S4's requests).
+
+With ``--provider`` (the P scenarios) the worker connects to that provider's
+emulator with the credentials in ``--creds`` (a JSON object of connection
+properties); plain httpx and the provider SDKs come from ``per_provider.py``.
 """
 
 from __future__ import annotations
@@ -71,16 +75,28 @@ def fresh_gate(conn: Any) -> None:
         client.stats.gate = client.gate.stats
 
 
-def _confsql_job(work: str, base_url: str, account: str, token: str, concurrency: int | str) -> Job:
+def _confsql_job(
+    work: str,
+    base_url: str,
+    account: str,
+    token: str,
+    concurrency: int | str,
+    provider: str = "",
+    creds: dict[str, str] | None = None,
+) -> Job:
     """Connect once; each call runs the scenario's SQL and returns the row count.
 
     With ``MaxConcurrency=auto`` every run starts from a fresh gate (:func:`fresh_gate`).
+    ``provider``: connect to that provider with ``creds`` instead of Twilio's account/token.
     """
     import driver
 
-    conn = driver.connect(
-        BaseUrl=base_url, AccountSid=account, AuthToken=token, MaxConcurrency=concurrency
+    props: dict[str, Any] = (
+        {"Provider": provider, **(creds or {})}
+        if provider
+        else {"AccountSid": account, "AuthToken": token}
     )
+    conn = driver.connect(BaseUrl=base_url, MaxConcurrency=concurrency, **props)
     CONFSQL.append(conn)
     cur = conn.cursor()
     if work == "exec100":
@@ -289,14 +305,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--account", required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--concurrency", default="16", help="a number, or auto (confsql only)")
+    ap.add_argument("--provider", default="", help="the P scenarios: the provider's emulator")
+    ap.add_argument("--creds", default="{}", help="with --provider: connection properties (JSON)")
     args = ap.parse_args(argv)
     raw: RawPost | None = None
+    creds: dict[str, str] = json.loads(args.creds)
     try:
         job: Job
         if args.impl == "confsql":
-            job = _confsql_job(args.work, args.base_url, args.account, args.token, args.concurrency)
+            job = _confsql_job(
+                args.work, args.base_url, args.account, args.token, args.concurrency,
+                args.provider, creds,
+            )  # fmt: skip
         elif args.concurrency == "auto":
             raise ValueError("only confsql takes --concurrency auto")
+        elif args.provider and args.impl == "raw":
+            from per_provider import RawProvider
+
+            job = RawProvider(args.provider, args.work, args.base_url, creds, int(args.concurrency))
+        elif args.provider and args.provider != "Twilio":
+            from per_provider import sdk_job
+
+            job = sdk_job(args.provider, args.work, args.base_url, creds, args.impl == "sdk-tuned")
         elif args.impl == "raw" and args.work == "exec100":
             raw = RawPost(args.base_url, args.account, args.token)
             job = raw
@@ -306,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             job = RawLists(args.base_url, args.account, args.token, at, statuses)
         else:
             tuned = args.impl == "sdk-tuned"
-            job = _sdk_job(args.work, args.base_url, args.account, args.token, tuned)
+            account = creds.get("AccountSid", args.account)
+            job = _sdk_job(
+                args.work, args.base_url, account, creds.get("AuthToken", args.token), tuned
+            )
     except Exception as exc:  # reported to the parent, which carries on
         _reply(_error(exc))
         return 1
