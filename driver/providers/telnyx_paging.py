@@ -169,11 +169,13 @@ async def _read(
     try:
         while running:
             done, _ = await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
-            for task in sorted(done, key=running.__getitem__):
+            finished = sorted(done, key=running.__getitem__)
+            for task in finished:
                 del running[task]
+            top_up()  # every freed slot refilled now, not one per page the consumer takes
+            for task in finished:
                 page, reported = task.result()  # a failed page fails the scan
                 one.totals.add(reported)
-                top_up()
                 new = _new(lister, page, seen, one)
                 del page
                 if new:
