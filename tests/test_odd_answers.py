@@ -35,7 +35,7 @@ def two_pages(emu: Emulator) -> int:
 def test_odd_answer_on_any_page_raises(
     conn: driver.Connection, emu: Emulator, two_pages: int, kind: str, status: int, skip: int
 ) -> None:
-    emu.faults.add(kind, status=status, path_contains="/Conferences.json", skip=skip)
+    emu.faults.add(kind, status=status, operation="conferences", skip=skip)
     with pytest.raises(driver.OperationalError, match="results are never silently short"):
         conn.cursor().execute("SELECT count(*) FROM Conferences").fetchall()
     assert conn.cursor().execute("SELECT count(*) FROM Conferences").fetchone() == (two_pages,)
