@@ -22,8 +22,11 @@ PHONE_A = "+18149044818"
 PHONE_B = "919602968074"
 
 
-def writes(emu: Emulator) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in emu.requests if r.method not in ("GET", "HEAD")]
+def writes(emu: Emulator) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Every request that could change something: (method, operation, path arguments)."""
+    return [
+        (r.method, r.operation, r.args) for r in emu.requests if r.method not in ("GET", "HEAD")
+    ]
 
 
 def execute(conn: driver.Connection, sql: str, params: Any = None) -> driver.Cursor:
@@ -68,7 +71,7 @@ def test_insert_places_the_same_request_as_exec(
     )
     assert cur.rowcount == 1
     assert cur.description is None
-    [(method, path)] = writes(emu)
+    [inserting] = writes(emu)
     inserted = emu.requests[-1]
     execute(
         conn,
@@ -76,7 +79,7 @@ def test_insert_places_the_same_request_as_exec(
         (room["sid"], PHONE_A, PHONE_B),
     )
     exec_request = emu.requests[-1]
-    assert (method, path) == (exec_request.method, exec_request.path)
+    assert inserting == ("POST", "participants", (room["sid"],)) == writes(emu)[-1]
     assert [(k, v.replace("frank", "erin")) for k, v in exec_request.form] == inserted.form
     assert inserted.form == [("From", PHONE_A), ("To", PHONE_B), ("Label", "erin"),
                              ("Muted", "true")]  # fmt: skip
@@ -290,8 +293,7 @@ def test_update_one_participant_by_call_sid(
         (room["sid"], room["bob"]),
     )
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Participants/{room['bob']}.json")
+    assert writes(emu) == [("POST", "participant", (room["sid"], room["bob"]))]
     assert sorted(emu.requests[-1].form) == [("Hold", "true"), ("Muted", "true")]
     assert [(p["label"], p["muted"], p["hold"]) for p in live(emu, room["sid"])] == [
         ("alice", False, False), ("bob", True, True), ("carol", False, False),
@@ -457,8 +459,7 @@ def test_delete_participant(conn: driver.Connection, emu: Emulator, room: dict[s
         (room["sid"], room["bob"]),
     )
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "DELETE" and path.endswith(f"/Participants/{room['bob']}.json")
+    assert writes(emu) == [("DELETE", "participant", (room["sid"], room["bob"]))]
     assert emu.requests[-1].status == 204
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice", "carol"]
     bob = by_label(emu, room["sid"], "bob")
@@ -472,7 +473,7 @@ def test_delete_several(conn: driver.Connection, emu: Emulator, room: dict[str, 
         (room["sid"],),
     )
     assert cur.rowcount == 2
-    assert [m for m, _ in writes(emu)] == ["DELETE", "DELETE"]
+    assert [(m, op) for m, op, _ in writes(emu)] == [("DELETE", "participant")] * 2
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice"]
 
 
@@ -484,8 +485,7 @@ def test_update_conference_status_completed_ends_it(
 ) -> None:
     cur = execute(conn, "UPDATE Conferences SET Status = 'completed' WHERE Sid = ?", (room["sid"],))
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}.json")
+    assert writes(emu) == [("POST", "conference", (room["sid"],))]
     assert emu.requests[-1].form == [("Status", "completed")]
     conf = emu.conference(room["sid"])
     assert conf["status"] == "completed"
@@ -502,8 +502,7 @@ def test_update_conference_announce_write_only(
         "UPDATE Conferences SET AnnounceUrl = 'https://example.com/all.xml', "
         "AnnounceMethod = 'get' WHERE FriendlyName = 'Other'",
     )
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['other']}.json")
+    assert writes(emu) == [("POST", "conference", (room["other"],))]
     assert emu.requests[-1].form == [
         ("AnnounceUrl", "https://example.com/all.xml"),
         ("AnnounceMethod", "GET"),

@@ -29,9 +29,11 @@ CATALOG = schema.load()
 PARTICIPANT_COLUMNS = [c.name for c in CATALOG.tables["Participants"].columns]
 
 
-def writes(emu: Emulator) -> list[tuple[str, str]]:
-    """Every request that could change something (anything but GET/HEAD)."""
-    return [(r.method, r.path) for r in emu.requests if r.method not in ("GET", "HEAD")]
+def writes(emu: Emulator) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Every request that could change something: (method, operation, path arguments)."""
+    return [
+        (r.method, r.operation, r.args) for r in emu.requests if r.method not in ("GET", "HEAD")
+    ]
 
 
 def run(conn: driver.Connection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -79,8 +81,7 @@ def test_exec_spellings(conn: driver.Connection, emu: Emulator, sql: str) -> Non
     assert names(cur) == ADD_RESULTS
     (row,) = cur.fetchall()
     assert cur.fetchone() is None
-    [post] = writes(emu)
-    assert post[0] == "POST" and post[1].endswith("/Conferences/Room/Participants.json")
+    assert writes(emu) == [("POST", "participants", ("Room",))]
     assert dict(emu.requests[-1].form) == {"From": PHONE_A, "To": PHONE_B}
     assert row[0] == DEMO_ACCOUNT_SID and CA_SID.match(row[1]) and CF_SID.match(row[2])
 
@@ -151,7 +152,7 @@ def test_executemany_runs_one_exec_per_parameter_set(
     cur.executemany(sql, params)
     assert cur.rowcount == 3
     posts = writes(emu)
-    assert len(posts) == 3 and all(m == "POST" for m, _ in posts)
+    assert len(posts) == 3 and all(m == "POST" for m, _, _ in posts)
     [conf] = emu.conferences()
     assert [p["label"] for p in emu.participants(str(conf["sid"]))] == ["p0", "p1", "p2"]
 
@@ -349,8 +350,7 @@ def test_every_seed_input_is_accepted_and_mapped(
     assert names(cur) == ADD_RESULTS
     (row,) = cur.fetchall()
     assert row[2] == room["sid"]
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}/Participants.json")
+    assert writes(emu) == [("POST", "participants", (room["sid"],))]
     form = emu.requests[-1].form
     keys = [k for k, _ in form]
     assert "ConferenceSid" not in keys  # it went into the path
@@ -576,8 +576,7 @@ def test_modify_participants_by_friendly_name_and_label(
     row = dict(zip(names(cur), cur.fetchone() or (), strict=True))
     assert row["ConferenceSid"] == room["sid"] and row["CallSid"] == room["alice"]
     assert row["Coaching"] == 1 and row["CallSidToCoach"] == room["bob"]
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}/Participants/alice.json")
+    assert writes(emu) == [("POST", "participant", (room["sid"], "alice"))]
 
 
 def test_modify_participants_coaching_requires_call_to_coach(
