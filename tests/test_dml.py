@@ -133,7 +133,7 @@ def test_multi_row_insert_places_one_call_per_row(
     )
     assert cur.rowcount == 3
     posts = writes(emu)
-    assert len(posts) == 3 and all(m == "POST" for m, _ in posts)
+    assert len(posts) == 3 and all(m == "POST" for m, _, _ in posts)
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice", "bob", "carol", "x", "y"]
     elsewhere = next(c for c in emu.conferences() if c["friendly_name"] == "Elsewhere")
     assert [p["label"] for p in emu.participants(str(elsewhere["sid"]))] == ["z"]
