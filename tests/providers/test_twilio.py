@@ -390,7 +390,7 @@ def test_writes_send_twilio_form_bodies(
 def test_every_seed_input_is_sent_as_its_form_field(
     conn: driver.Connection, emu: Emulator, room: dict[str, str]
 ) -> None:
-    from tests.test_exec import _all_inputs
+    from tests.test_exec import SEED_INPUTS, _all_inputs
 
     inputs = _all_inputs(room["alice"])
     inputs["ConferenceSid"] = room["sid"]
@@ -400,6 +400,8 @@ def test_every_seed_input_is_sent_as_its_form_field(
     keys = [k for k, _ in form]
     assert "ConferenceSid" not in keys  # it went into the path
     assert "WaitTime" not in keys and ("Timeout", "45") in form
+    for name in set(SEED_INPUTS) - {"ConferenceSid", "WaitTime"}:
+        assert name in keys, name
     sent = dict(form)
     assert sent["StatusCallbackMethod"] == "GET"  # closed sets are sent as declared
     assert sent["Record"] == "true" and sent["Muted"] == "false"
