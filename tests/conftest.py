@@ -58,6 +58,15 @@ def _settle(emulator: Emulator, timeout: float = 2.0) -> None:
 Connect = Callable[..., driver.Connection]
 
 
+def received(emu: Emulator, conference: str, participant: str) -> dict[str, object]:
+    """The inputs the emulator kept for a live participant (by call SID or label), parsed:
+    booleans, numbers and lists as such, whatever the wire encoded them as."""
+    with emu.state.lock:
+        found = emu.state.participant(emu.state.conferences[conference], participant)
+        assert found is not None, (conference, participant)
+        return dict(found.options)
+
+
 @pytest.fixture
 def connect(server: EmulatorServer, emu: Emulator) -> Iterator[Connect]:
     """Open driver connections to the served emulator; all are closed after the test."""

@@ -77,7 +77,7 @@ def test_fanout_runs_concurrently(connect: Connect, live: list[str], emu: Emulat
 def test_join_costs_about_a_fanout(connect: Connect, live: list[str], emu: Emulator) -> None:
     conn = connect(MaxConcurrency=16)
     _rows(conn, JOIN)
-    lists = [r for r in emu.requests if r.path.endswith("/Participants.json")]
+    lists = emu.requests.matching(operation="participants")
     in_progress = sum(1 for c in emu.conferences() if c["status"] == "in-progress")
     assert len(lists) == in_progress  # each inner list once, none wasted
     emu.requests.clear()
@@ -91,7 +91,7 @@ def test_failure_cancels_outstanding_requests(
     connect: Connect, live: list[str], emu: Emulator
 ) -> None:
     emu.latency = 0.2
-    emu.faults.add("500", count=1, path_contains="/Participants.json")
+    emu.faults.add("500", count=1, operation="participants")
     conn = connect(MaxConcurrency=4)
     with pytest.raises(driver.OperationalError):
         _rows(conn, "SELECT * FROM Participants")
@@ -114,7 +114,7 @@ def test_s1_and_s2_request_counts(conn: driver.Connection, emu: Emulator) -> Non
     assert len(emu.requests) == 5
     emu.requests.clear()
     assert len(_rows(conn, "SELECT * FROM Conferences LIMIT 10")) == 10
-    assert len(emu.requests) == 1 and ("PageSize", "10") in emu.requests[0].query
+    assert len(emu.requests) == 1 and emu.wire.page_size(emu.requests[0]) == 10
 
 
 def test_sid_in_list_is_concurrent_and_complete(
@@ -159,15 +159,15 @@ def test_cache_is_off_by_default(conn: driver.Connection, live: list[str], emu: 
 def test_429_under_concurrency_backs_off_and_completes(
     connect: Connect, live: list[str], emu: Emulator
 ) -> None:
-    emu.faults.add("429", count=5, path_contains="/Participants.json")
-    emu.faults.add("429", count=3, retry_after=0.05, path_contains="/Participants.json")
+    emu.faults.add("429", count=5, operation="participants")
+    emu.faults.add("429", count=3, retry_after=0.05, operation="participants")
     conn = connect(MaxConcurrency=8)
     assert len(_rows(conn, "SELECT * FROM Participants")) == 120
     assert conn.stats.retries == 8
 
 
 def test_join_prefetch_failure_raises(connect: Connect, live: list[str], emu: Emulator) -> None:
-    emu.faults.add("500", count=1, path_contains=f"/Conferences/{live[-1]}/Participants.json")
+    emu.faults.add("500", count=1, operation="participants", conference=live[-1])
     conn = connect(MaxConcurrency=8)
     with pytest.raises(driver.OperationalError) as info:
         _rows(conn, JOIN)
@@ -182,9 +182,8 @@ def test_fanout_starts_children_before_later_parent_pages(connect: Connect, emu:
     emu.requests.clear()
     rows = _rows(connect(MaxConcurrency=64), "SELECT CallSid FROM Participants")
     assert len(rows) == len(set(rows)) == 1001
-    lists = [r for r in emu.requests if r.path.endswith("/Conferences.json")]
-    second_page = next(r for r in lists if any(k == "PageToken" for k, _ in r.query))
-    first_child = next(r for r in emu.requests if r.path.endswith("/Participants.json"))
+    second_page = next(filter(emu.wire.later_page, emu.requests.matching(operation="conferences")))
+    first_child = emu.requests.matching(operation="participants")[0]
     # The first child went out before the second parent page could have been answered.
     assert first_child.time < second_page.time + emu.latency
 

@@ -158,7 +158,7 @@ def test_fetchone_fetchmany_fetchall_share_one_stream(
 def test_a_failed_page_raises_and_never_truncates(
     connect: Connect, data: dict[str, Any], emu: Emulator
 ) -> None:
-    emu.faults.add("500", count=1, path_contains="/Participants.json")
+    emu.faults.add("500", count=1, operation="participants")
     conn = connect(MaxConcurrency=1)
     cur = conn.cursor()
     with pytest.raises(driver.OperationalError):

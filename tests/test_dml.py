@@ -14,6 +14,7 @@ import pytest
 import driver
 from driver import schema
 from driver.emulator import DEMO_ACCOUNT_SID, Emulator
+from tests.conftest import received
 
 CATALOG = schema.load()
 PARTICIPANT_COLUMNS = [c.name for c in CATALOG.tables["Participants"].columns]
@@ -22,8 +23,11 @@ PHONE_A = "+18149044818"
 PHONE_B = "919602968074"
 
 
-def writes(emu: Emulator) -> list[tuple[str, str]]:
-    return [(r.method, r.path) for r in emu.requests if r.method not in ("GET", "HEAD")]
+def writes(emu: Emulator) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Every request that could change something: (method, operation, path arguments)."""
+    return [
+        (r.method, r.operation, r.args) for r in emu.requests if r.method not in ("GET", "HEAD")
+    ]
 
 
 def execute(conn: driver.Connection, sql: str, params: Any = None) -> driver.Cursor:
@@ -68,18 +72,16 @@ def test_insert_places_the_same_request_as_exec(
     )
     assert cur.rowcount == 1
     assert cur.description is None
-    [(method, path)] = writes(emu)
-    inserted = emu.requests[-1]
+    [inserting] = writes(emu)
     execute(
         conn,
         "EXEC AddParticipants ConferenceSid = ?, From = ?, To = ?, Label = 'frank', Muted = 1",
         (room["sid"], PHONE_A, PHONE_B),
     )
-    exec_request = emu.requests[-1]
-    assert (method, path) == (exec_request.method, exec_request.path)
-    assert [(k, v.replace("frank", "erin")) for k, v in exec_request.form] == inserted.form
-    assert inserted.form == [("From", PHONE_A), ("To", PHONE_B), ("Label", "erin"),
-                             ("Muted", "true")]  # fmt: skip
+    assert inserting == ("POST", "participants", (room["sid"],)) == writes(emu)[-1]
+    erin_got = received(emu, room["sid"], "erin")
+    assert received(emu, room["sid"], "frank") == {**erin_got, "Label": "frank"}
+    assert erin_got == {"From": PHONE_A, "To": PHONE_B, "Label": "erin", "Muted": True}
     erin = by_label(emu, room["sid"], "erin")
     assert erin["muted"] is True and erin["status"] == "queued"
 
@@ -90,11 +92,12 @@ def test_insert_hidden_columns_mapping(conn: driver.Connection, emu: Emulator) -
         'INSERT INTO Participants (ConferenceSid, "From", "To", WaitTime, StatusCallbackEvent, '
         "EarlyMedia) VALUES ('NewRoom', 'client:a', 'sip:b@example.com', 20, 'ringing answered', 0)",
     )
-    form = emu.requests[-1].form
-    assert ("Timeout", "20") in form and ("EarlyMedia", "false") in form
-    assert [v for k, v in form if k == "StatusCallbackEvent"] == ["ringing", "answered"]
     [conf] = emu.conferences()
     assert conf["friendly_name"] == "NewRoom"
+    (added,) = emu.participants(str(conf["sid"]))
+    got = received(emu, str(conf["sid"]), str(added["call_sid"]))
+    assert got["Timeout"] == 20 and got["EarlyMedia"] is False  # WaitTime is the Timeout
+    assert got["StatusCallbackEvent"] == ["ringing", "answered"]
 
 
 def test_write_only_columns_are_hidden(
@@ -130,7 +133,7 @@ def test_multi_row_insert_places_one_call_per_row(
     )
     assert cur.rowcount == 3
     posts = writes(emu)
-    assert len(posts) == 3 and all(m == "POST" for m, _ in posts)
+    assert len(posts) == 3 and all(m == "POST" for m, _, _ in posts)
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice", "bob", "carol", "x", "y"]
     elsewhere = next(c for c in emu.conferences() if c["friendly_name"] == "Elsewhere")
     assert [p["label"] for p in emu.participants(str(elsewhere["sid"]))] == ["z"]
@@ -276,7 +279,6 @@ def test_update_mutes_every_matching_participant(
     assert cur.rowcount == 3
     posts = writes(emu)
     assert len(posts) == 3
-    assert all(r.form == [("Muted", "true")] for r in emu.requests if r.method == "POST")
     assert all(p["muted"] is True for p in live(emu, room["sid"]))
     assert by_label(emu, room["other"], "dave")["muted"] is False
 
@@ -290,9 +292,7 @@ def test_update_one_participant_by_call_sid(
         (room["sid"], room["bob"]),
     )
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Participants/{room['bob']}.json")
-    assert sorted(emu.requests[-1].form) == [("Hold", "true"), ("Muted", "true")]
+    assert writes(emu) == [("POST", "participant", (room["sid"], room["bob"]))]
     assert [(p["label"], p["muted"], p["hold"]) for p in live(emu, room["sid"])] == [
         ("alice", False, False), ("bob", True, True), ("carol", False, False),
     ]  # fmt: skip
@@ -307,13 +307,10 @@ def test_update_by_label_and_other_filters(
         "HoldMethod = 'get' WHERE ConferenceSid = ? AND Label IN ('alice', 'carol')",
         (room["sid"],),
     )
-    for request in emu.requests:
-        if request.method == "POST":
-            assert request.form == [
-                ("Hold", "true"),
-                ("HoldUrl", "https://example.com/h.mp3"),
-                ("HoldMethod", "GET"),
-            ]
+    assert len(writes(emu)) == 2
+    for label in ("alice", "carol"):
+        got = received(emu, room["sid"], label)
+        assert (got["HoldUrl"], got["HoldMethod"]) == ("https://example.com/h.mp3", "GET")
     assert [p["hold"] for p in live(emu, room["sid"])] == [True, False, True]
     cur = execute(conn, "UPDATE Participants SET Hold = 0 WHERE Hold = 1")  # every live conf
     assert cur.rowcount == 2
@@ -369,17 +366,10 @@ def test_update_write_only_announce_and_wait(
         "WHERE ConferenceSid = ? AND CallSid = ?",
         (room["sid"], room["carol"]),
     )
-    assert emu.requests[-1].method == "POST"
-    assert emu.requests[-1].form == [
-        ("AnnounceUrl", "https://example.com/a.xml"),
-        ("AnnounceMethod", "GET"),
-        ("WaitUrl", ""),
-        ("WaitMethod", "POST"),
-    ]
-    carol = emu.state.participant(emu.state.conferences[room["sid"]], room["carol"])
-    assert carol is not None
-    assert carol.options["AnnounceUrl"] == "https://example.com/a.xml"
-    assert carol.options["WaitMethod"] == "POST"
+    assert writes(emu) == [("POST", "participant", (room["sid"], room["carol"]))]
+    carol = received(emu, room["sid"], room["carol"])
+    assert carol["AnnounceUrl"] == "https://example.com/a.xml" and carol["AnnounceMethod"] == "GET"
+    assert carol["WaitUrl"] == "" and carol["WaitMethod"] == "POST"
 
 
 @pytest.mark.parametrize(
@@ -457,8 +447,7 @@ def test_delete_participant(conn: driver.Connection, emu: Emulator, room: dict[s
         (room["sid"], room["bob"]),
     )
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "DELETE" and path.endswith(f"/Participants/{room['bob']}.json")
+    assert writes(emu) == [("DELETE", "participant", (room["sid"], room["bob"]))]
     assert emu.requests[-1].status == 204
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice", "carol"]
     bob = by_label(emu, room["sid"], "bob")
@@ -472,7 +461,7 @@ def test_delete_several(conn: driver.Connection, emu: Emulator, room: dict[str, 
         (room["sid"],),
     )
     assert cur.rowcount == 2
-    assert [m for m, _ in writes(emu)] == ["DELETE", "DELETE"]
+    assert [(m, op) for m, op, _ in writes(emu)] == [("DELETE", "participant")] * 2
     assert [p["label"] for p in live(emu, room["sid"])] == ["alice"]
 
 
@@ -484,9 +473,7 @@ def test_update_conference_status_completed_ends_it(
 ) -> None:
     cur = execute(conn, "UPDATE Conferences SET Status = 'completed' WHERE Sid = ?", (room["sid"],))
     assert cur.rowcount == 1
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}.json")
-    assert emu.requests[-1].form == [("Status", "completed")]
+    assert writes(emu) == [("POST", "conference", (room["sid"],))]
     conf = emu.conference(room["sid"])
     assert conf["status"] == "completed"
     assert conf["reason_conference_ended"] == "conference-ended-via-api"
@@ -502,13 +489,10 @@ def test_update_conference_announce_write_only(
         "UPDATE Conferences SET AnnounceUrl = 'https://example.com/all.xml', "
         "AnnounceMethod = 'get' WHERE FriendlyName = 'Other'",
     )
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['other']}.json")
-    assert emu.requests[-1].form == [
-        ("AnnounceUrl", "https://example.com/all.xml"),
-        ("AnnounceMethod", "GET"),
-    ]
-    assert emu.state.conferences[room["other"]].options["AnnounceMethod"] == "GET"
+    assert writes(emu) == [("POST", "conference", (room["other"],))]
+    options = emu.state.conferences[room["other"]].options
+    assert options["AnnounceUrl"] == "https://example.com/all.xml"
+    assert options["AnnounceMethod"] == "GET"
     assert emu.conference(room["other"])["status"] == "in-progress"
 
 
@@ -603,6 +587,7 @@ def test_update_without_preparse_sends_only_changed_columns(
 
     sid = str(emu.create_conference("fallback", "in-progress")["sid"])
     emu.add_participant(sid, label="solo")
+    before = received(emu, sid, "solo")
     monkeypatch.setattr(dbapi.dml, "check", lambda *a, **k: WriteContext())
     emu.requests.clear()
     cur = conn.cursor().execute(
@@ -610,5 +595,7 @@ def test_update_without_preparse_sends_only_changed_columns(
         (sid,),
     )
     assert cur.rowcount == 1
-    (post,) = [r for r in emu.requests if r.method == "POST"]
-    assert sorted(k for k, _ in post.form) == ["Hold", "HoldUrl"]
+    assert len(writes(emu)) == 1
+    assert received(emu, sid, "solo") == {**before, "HoldUrl": "https://example.com/h"}
+    (solo,) = emu.participants(sid)
+    assert solo["hold"] is True and solo["muted"] is False and solo["coaching"] is False

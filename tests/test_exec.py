@@ -16,7 +16,7 @@ import pytest
 import driver
 from driver import schema
 from driver.emulator import DEMO_ACCOUNT_SID, Emulator
-from tests.conftest import SHARED
+from tests.conftest import SHARED, received
 
 SEED_001 = SHARED / "seeds" / "001_c6e62cc26662d886.txt"
 PHONE_A = "+18149044818"
@@ -29,9 +29,11 @@ CATALOG = schema.load()
 PARTICIPANT_COLUMNS = [c.name for c in CATALOG.tables["Participants"].columns]
 
 
-def writes(emu: Emulator) -> list[tuple[str, str]]:
-    """Every request that could change something (anything but GET/HEAD)."""
-    return [(r.method, r.path) for r in emu.requests if r.method not in ("GET", "HEAD")]
+def writes(emu: Emulator) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Every request that could change something: (method, operation, path arguments)."""
+    return [
+        (r.method, r.operation, r.args) for r in emu.requests if r.method not in ("GET", "HEAD")
+    ]
 
 
 def run(conn: driver.Connection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -79,9 +81,8 @@ def test_exec_spellings(conn: driver.Connection, emu: Emulator, sql: str) -> Non
     assert names(cur) == ADD_RESULTS
     (row,) = cur.fetchall()
     assert cur.fetchone() is None
-    [post] = writes(emu)
-    assert post[0] == "POST" and post[1].endswith("/Conferences/Room/Participants.json")
-    assert dict(emu.requests[-1].form) == {"From": PHONE_A, "To": PHONE_B}
+    assert writes(emu) == [("POST", "participants", ("Room",))]
+    assert received(emu, row[2], row[1]) == {"From": PHONE_A, "To": PHONE_B}
     assert row[0] == DEMO_ACCOUNT_SID and CA_SID.match(row[1]) and CF_SID.match(row[2])
 
 
@@ -110,20 +111,19 @@ def test_seed_example_verbatim_creates_conference(conn: driver.Connection, emu: 
 
 def test_escaped_quote_and_keyword_names(conn: driver.Connection, emu: Emulator) -> None:
     (row,) = run(conn, ADD + ", Label = 'O''Brien'")
-    assert ("Label", "O'Brien") in emu.requests[-1].form
+    assert received(emu, row[2], row[1])["Label"] == "O'Brien"
     assert [p["label"] for p in emu.participants(row[2])] == ["O'Brien"]
 
 
 def test_positional_bindings(conn: driver.Connection, emu: Emulator) -> None:
     sql = "EXEC AddParticipants ConferenceSid = ?, From = ?, To = ?, Muted = ?, WaitTime = ?"
     (row,) = run(conn, sql, ("Room", PHONE_A, "client:alice", True, 30))
-    form = emu.requests[-1].form
-    assert form == [
-        ("From", PHONE_A),
-        ("To", "client:alice"),
-        ("Timeout", "30"),
-        ("Muted", "true"),
-    ]
+    assert received(emu, row[2], row[1]) == {
+        "From": PHONE_A,
+        "To": "client:alice",
+        "Timeout": 30,
+        "Muted": True,
+    }
     assert row[3] == "queued"
 
 
@@ -134,12 +134,12 @@ def test_named_bindings(conn: driver.Connection, emu: Emulator, marker: str) -> 
         f"To = {marker}to, Label = {marker}label"
     )
     params = {"conf": "Room", "from": PHONE_A, "to": "sip:bob@example.com", "label": "x"}
-    run(conn, sql, params)
-    assert emu.requests[-1].form == [
-        ("From", PHONE_A),
-        ("To", "sip:bob@example.com"),
-        ("Label", "x"),
-    ]
+    (row,) = run(conn, sql, params)
+    assert received(emu, row[2], row[1]) == {
+        "From": PHONE_A,
+        "To": "sip:bob@example.com",
+        "Label": "x",
+    }
 
 
 def test_executemany_runs_one_exec_per_parameter_set(
@@ -151,21 +151,23 @@ def test_executemany_runs_one_exec_per_parameter_set(
     cur.executemany(sql, params)
     assert cur.rowcount == 3
     posts = writes(emu)
-    assert len(posts) == 3 and all(m == "POST" for m, _ in posts)
+    assert len(posts) == 3 and all(m == "POST" for m, _, _ in posts)
     [conf] = emu.conferences()
     assert [p["label"] for p in emu.participants(str(conf["sid"]))] == ["p0", "p1", "p2"]
 
 
 def test_null_means_not_given(conn: driver.Connection, emu: Emulator) -> None:
-    run(conn, ADD + ", Label = NULL, WaitTime = ?", (None,))
-    assert dict(emu.requests[-1].form) == {"From": PHONE_A, "To": PHONE_B}
+    (row,) = run(conn, ADD + ", Label = NULL, WaitTime = ?", (None,))
+    assert received(emu, row[2], row[1]) == {"From": PHONE_A, "To": PHONE_B}
 
 
 def test_true_false_literals_sent_as_words(conn: driver.Connection, emu: Emulator) -> None:
-    run(conn, ADD + ", Muted = TRUE, EarlyMedia = FALSE, Record = 1, EndConferenceOnExit = 0")
-    form = dict(emu.requests[-1].form)
-    assert form["Muted"] == "true" and form["EarlyMedia"] == "false"
-    assert form["Record"] == "true" and form["EndConferenceOnExit"] == "false"
+    (row,) = run(
+        conn, ADD + ", Muted = TRUE, EarlyMedia = FALSE, Record = 1, EndConferenceOnExit = 0"
+    )
+    got = received(emu, row[2], row[1])
+    assert got["Muted"] is True and got["EarlyMedia"] is False
+    assert got["Record"] is True and got["EndConferenceOnExit"] is False
 
 
 # --- refusals: ProgrammingError naming the problem, nothing sent -----------------------
@@ -349,29 +351,22 @@ def test_every_seed_input_is_accepted_and_mapped(
     assert names(cur) == ADD_RESULTS
     (row,) = cur.fetchall()
     assert row[2] == room["sid"]
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}/Participants.json")
-    form = emu.requests[-1].form
-    keys = [k for k, _ in form]
-    assert "ConferenceSid" not in keys  # it went into the path
-    assert "WaitTime" not in keys and ("Timeout", "45") in form
-    sent = dict(form)
-    assert sent["StatusCallbackMethod"] == "GET"  # closed sets are sent as declared
-    assert sent["Record"] == "true" and sent["Muted"] == "false"
-    assert sent["StartConferenceOnEnter"] == "true" and sent["EndConferenceOnExit"] == "false"
-    assert sent["EarlyMedia"] == "true" and sent["Coaching"] == "true"
-    assert sent["WaitUrl"] == ""
-    assert [v for k, v in form if k == "StatusCallbackEvent"] == [
-        "initiated", "ringing", "answered", "completed",
-    ]  # fmt: skip
-    assert [v for k, v in form if k == "ConferenceStatusCallbackEvent"] == [
+    assert writes(emu) == [("POST", "participants", (room["sid"],))]
+    got = received(emu, row[2], row[1])
+    assert "ConferenceSid" not in got  # it named the conference
+    assert "WaitTime" not in got and got["Timeout"] == 45
+    assert got["StatusCallbackMethod"] == "GET"  # closed sets are sent as declared
+    assert got["Record"] is True and got["Muted"] is False
+    assert got["StartConferenceOnEnter"] is True and got["EndConferenceOnExit"] is False
+    assert got["EarlyMedia"] is True and got["Coaching"] is True
+    assert got["WaitUrl"] == ""
+    assert got["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert got["ConferenceStatusCallbackEvent"] == [
         "start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement",
     ]  # fmt: skip
-    assert [v for k, v in form if k == "RecordingStatusCallbackEvent"] == [
-        "in-progress", "completed", "absent",
-    ]  # fmt: skip
+    assert got["RecordingStatusCallbackEvent"] == ["in-progress", "completed", "absent"]
     for name in set(SEED_INPUTS) - {"ConferenceSid", "WaitTime"}:
-        assert name in keys, name
+        assert name in got, name
     participant = next(p for p in emu.participants(room["sid"]) if p["label"] == "everything")
     assert participant["call_sid"] == row[1]
     assert participant["coaching"] is True and participant["call_sid_to_coach"] == room["alice"]
@@ -481,22 +476,21 @@ def test_endpoint_format_is_checked(
 def test_endpoint_formats_accepted(
     conn: driver.Connection, emu: Emulator, source: str, target: str
 ) -> None:
-    run(conn, "EXEC AddParticipants ConferenceSid = 'Room', From = ?, To = ?", (source, target))
-    assert dict(emu.requests[-1].form) == {"From": source, "To": target}
+    (row,) = run(
+        conn, "EXEC AddParticipants ConferenceSid = 'Room', From = ?, To = ?", (source, target)
+    )
+    assert received(emu, row[2], row[1]) == {"From": source, "To": target}
 
 
 def test_from_may_be_sip_user_part(conn: driver.Connection, emu: Emulator) -> None:
-    run(conn, "EXEC AddParticipants ConferenceSid = 'Room', From = 'support', To = ?",
-        ("sip:bob@sip.example.com",))  # fmt: skip
-    assert dict(emu.requests[-1].form)["From"] == "support"
+    (row,) = run(conn, "EXEC AddParticipants ConferenceSid = 'Room', From = 'support', To = ?",
+                 ("sip:bob@sip.example.com",))  # fmt: skip
+    assert received(emu, row[2], row[1])["From"] == "support"
 
 
 def test_list_input_from_python_list_binding(conn: driver.Connection, emu: Emulator) -> None:
-    run(conn, ADD + ", StatusCallbackEvent = ?", ("ringing,answered",))
-    assert [v for k, v in emu.requests[-1].form if k == "StatusCallbackEvent"] == [
-        "ringing",
-        "answered",
-    ]
+    (row,) = run(conn, ADD + ", StatusCallbackEvent = ?", ("ringing,answered",))
+    assert received(emu, row[2], row[1])["StatusCallbackEvent"] == ["ringing", "answered"]
 
 
 def test_existing_friendly_name_joins_live_conference(
@@ -556,8 +550,8 @@ def test_modify_participants_returns_updated_row(
     assert got["Label"] == "bob" and got["AccountSid"] == DEMO_ACCOUNT_SID
     assert (got["Muted"], got["Hold"], got["EndConferenceOnExit"]) == (1, 1, 1)
     assert (got["Coaching"], got["CallSidToCoach"]) == (0, None)
-    form = emu.requests[-1].form
-    assert ("HoldMethod", "GET") in form and ("BeepOnExit", "false") in form
+    got = received(emu, room["sid"], room["bob"])
+    assert got["HoldMethod"] == "GET" and got["BeepOnExit"] is False
     bob = next(p for p in emu.participants(room["sid"]) if p["label"] == "bob")
     assert bob["muted"] is True and bob["hold"] is True and bob["end_conference_on_exit"] is True
 
@@ -576,8 +570,7 @@ def test_modify_participants_by_friendly_name_and_label(
     row = dict(zip(names(cur), cur.fetchone() or (), strict=True))
     assert row["ConferenceSid"] == room["sid"] and row["CallSid"] == room["alice"]
     assert row["Coaching"] == 1 and row["CallSidToCoach"] == room["bob"]
-    [(method, path)] = writes(emu)
-    assert method == "POST" and path.endswith(f"/Conferences/{room['sid']}/Participants/alice.json")
+    assert writes(emu) == [("POST", "participant", (room["sid"], "alice"))]
 
 
 def test_modify_participants_coaching_requires_call_to_coach(
@@ -629,10 +622,9 @@ def test_modify_conference_announce_and_end(
         "AnnounceMethod = 'get'"
     )
     assert names(cur) == [c.name for c in CATALOG.tables["Conferences"].columns]
-    assert emu.requests[-1].form == [
-        ("AnnounceUrl", "https://example.com/a"),
-        ("AnnounceMethod", "GET"),
-    ]
+    options = emu.state.conferences[room["sid"]].options
+    assert options["AnnounceUrl"] == "https://example.com/a"
+    assert options["AnnounceMethod"] == "GET"
     row = dict(zip(names(cur), cur.fetchone() or (), strict=True))
     assert row["Sid"] == room["sid"] and row["Status"] == "in-progress"
     (ended,) = run(conn, "EXEC ModifyConference Sid = ?, Status = 'completed'", (room["sid"],))

@@ -133,7 +133,7 @@ def test_sid_equals_fetches_by_sid(
     got = check(conn, data, "SELECT * FROM Conferences WHERE Sid = ?", (sid,))
     assert len(got) == 1
     (req,) = gets(emu)
-    assert req.path.endswith(f"/Conferences/{sid}.json")
+    assert (req.operation, req.args) == ("conference", (sid,))
 
 
 def test_sid_in_list_and_unknown_sid(
@@ -177,7 +177,7 @@ def test_limit_is_pushed_as_page_size(
     got = rows(conn, "SELECT * FROM Conferences LIMIT 10")
     assert len(got) == 10
     (req,) = gets(emu)
-    assert ("PageSize", "10") in req.query
+    assert emu.wire.page_size(req) == 10
 
 
 def test_limit_offset(conn: driver.Connection, data: dict[str, Any], emu: Emulator) -> None:
@@ -185,7 +185,7 @@ def test_limit_offset(conn: driver.Connection, data: dict[str, Any], emu: Emulat
     emu.requests.clear()
     assert rows(conn, "SELECT Sid FROM Conferences LIMIT 4 OFFSET 3") == everything[3:7]
     (req,) = gets(emu)
-    assert ("PageSize", "7") in req.query
+    assert emu.wire.page_size(req) == 7
 
 
 def test_order_by_with_limit_is_not_truncated_first(
@@ -229,7 +229,7 @@ def test_limit_with_exact_filter_still_pushed(
     got = rows(conn, "SELECT Sid FROM Conferences WHERE Status = 'completed' LIMIT 2")
     assert len(got) == 2
     (req,) = gets(emu)
-    assert ("PageSize", "2") in req.query
+    assert emu.wire.page_size(req) == 2
 
 
 def test_two_thousand_five_hundred_take_three_requests(
@@ -256,7 +256,7 @@ def test_participants_without_conference_lists_all_live(
 ) -> None:
     got = check(conn, data, "SELECT * FROM Participants")
     assert got
-    listed = {r.path.split("/")[-2] for r in gets(emu) if r.path.endswith("/Participants.json")}
+    listed = {r.conference for r in emu.requests.matching("GET", operation="participants")}
     live = set(
         oracle.answer(data["oracle"], "SELECT Sid FROM Conferences WHERE Status != 'completed'")
     )
@@ -288,7 +288,7 @@ def test_participants_of_one_conference(
     sid = data["sids"][3]
     check(conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ?", (sid,))
     (req,) = gets(emu)
-    assert req.path.endswith(f"/Conferences/{sid}/Participants.json")
+    assert (req.operation, req.conference) == ("participants", sid)
 
 
 def test_participants_muted_filter_is_pushed(
@@ -322,11 +322,11 @@ def test_participant_by_call_sid_and_label(
         "SELECT * FROM Participants WHERE ConferenceSid = ? AND CallSid = ?",
         (sid, call_sid),
     )
-    assert gets(emu)[-1].path.endswith(f"/Participants/{call_sid}.json")
+    assert (gets(emu)[-1].operation, gets(emu)[-1].args) == ("participant", (sid, call_sid))
     check(
         conn, data, "SELECT * FROM Participants WHERE ConferenceSid = ? AND Label = ?", (sid, label)
     )
-    assert gets(emu)[-1].path.endswith(f"/Participants/{label}.json")
+    assert (gets(emu)[-1].operation, gets(emu)[-1].args) == ("participant", (sid, label))
     assert (
         rows(
             conn,
@@ -343,7 +343,7 @@ def test_join_pushes_the_key(conn: driver.Connection, data: dict[str, Any], emu:
         "ON p.ConferenceSid = c.Sid WHERE c.Status = 'in-progress'"
     )
     check(conn, data, sql)
-    participant_lists = [r for r in gets(emu) if r.path.endswith("/Participants.json")]
+    participant_lists = emu.requests.matching("GET", operation="participants")
     in_progress = oracle.answer(
         data["oracle"], "SELECT count(*) FROM Conferences WHERE Status = 'in-progress'"
     )[0][0]

@@ -717,8 +717,10 @@ def test_interactive_exec_goes_on_after_comma_and_open_quote(
     term.expect(PROMPT)
     assert "Error" not in term.output
     assert term.close() == 0
-    (added,) = emu.requests.matching("POST", "/Participants")
-    assert dict(added.form)["Label"] == "two\nlines"
+    assert len(emu.requests.matching("POST", operation="participants")) == 1
+    with emu.state.lock:
+        labels = [p.label for c in emu.state.conferences.values() for p in c.participants]
+    assert "two\nlines" in labels
 
 
 def test_progress_line_shows_concurrency_and_429s() -> None:

@@ -91,7 +91,7 @@ def test_cursor_dropped_half_read(connect: Connect, rooms: int, emu: Emulator, s
 def test_failed_page_mid_scan(connect: Connect, rooms: int, emu: Emulator) -> None:
     conn = connect(RetryBudget=0)
     for _ in range(10):
-        emu.faults.add("500", path_contains="/Participants.json", count=1)
+        emu.faults.add("500", operation="participants", count=1)
         with pytest.raises(driver.OperationalError):
             conn.cursor().execute("SELECT * FROM Participants").fetchall()
         assert_clean(conn, rooms)
@@ -102,7 +102,7 @@ def test_failed_inner_lookup_of_a_join_at_concurrency_one(
 ) -> None:
     conn = connect(MaxConcurrency=1, RetryBudget=0)
     for _ in range(5):
-        emu.faults.add("500", path_contains="/Participants.json", count=1)
+        emu.faults.add("500", operation="participants", count=1)
         with pytest.raises(driver.OperationalError):
             conn.cursor().execute(JOIN).fetchall()
         assert_clean(conn, rooms)

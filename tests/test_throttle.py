@@ -38,7 +38,7 @@ def test_one_429_with_retry_after_pauses_every_request(
 ) -> None:
     conn = connect()
     emu.latency = 0.05
-    emu.faults.add("429", retry_after=1, path_contains="/Participants.json", skip=5)
+    emu.faults.add("429", retry_after=1, operation="participants", skip=5)
     rows = conn.cursor().execute("SELECT * FROM Participants").fetchall()
     assert len(rows) == rooms * 2
     (refused,) = [r for r in emu.requests if r.fault == "429"]

@@ -25,6 +25,9 @@ Where Twilio's behaviour is not pinned down by the spec, the emulator:
 Faults for tests (:data:`FAULT_KINDS`, documented in :mod:`.faults`): 429 with
 or without Retry-After, 500, a dropped connection, a hang, a 3xx with an empty
 body and a 2xx with an empty body, each before or after the request is applied.
+Every logged request and every fault selector names what was asked for by one
+provider-neutral :data:`OPERATIONS` entry (``"participants"``: a conference's
+participant list, on every wire), so tests need not spell a provider's paths.
 
 >>> from driver.emulator import Emulator, EmulatorServer, DEMO_ACCOUNT_SID
 >>> emu = Emulator()
@@ -37,6 +40,7 @@ from __future__ import annotations
 from .app import ConnectionDropped, create_app
 from .emulator import Emulator
 from .faults import FAULT_KINDS, Fault, FaultPlan, RequestLog, RequestRecord
+from .routing import OPERATIONS
 from .server import EmulatorServer
 from .sids import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
@@ -44,6 +48,7 @@ __all__ = [
     "DEMO_ACCOUNT_SID",
     "DEMO_AUTH_TOKEN",
     "FAULT_KINDS",
+    "OPERATIONS",
     "ConnectionDropped",
     "Emulator",
     "EmulatorServer",

@@ -76,6 +76,9 @@ async def _handle(emulator: Emulator, request: Request) -> Response:
     record = RequestRecord(
         method, raw_path, list(request.query_params.multi_items()), form, time.time()
     )
+    route = emulator.wire.operation(raw_path)
+    if route is not None:
+        record.operation, record.args = route.operation, route.args
     if body and "json" in content_type:
         try:
             record.json = orjson.loads(body)
@@ -104,7 +107,7 @@ async def _serve(
     if emulator.latency > 0:
         await asyncio.sleep(emulator.latency)
     query = "&".join(f"{k}={v}" for k, v in record.query)
-    fault = emulator.faults.take(method, (raw_path, request.url.path), query)
+    fault = emulator.faults.take(method, (raw_path, request.url.path), query, record)
     if fault is not None:
         record.fault = fault.kind
     if fault is not None and not fault.after_processing:

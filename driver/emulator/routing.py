@@ -1,5 +1,8 @@
 """Match request paths to API operations, segment by segment on the raw path.
 
+:data:`OPERATIONS` is the provider-neutral vocabulary every wire names its requests
+by; the rest of the module is Twilio's path layout (SignalWire shares it).
+
 Splitting the *raw* path keeps ``%2F`` inside a segment (a friendly name or
 label such as ``a/../Calls``) from being taken as a separator; each segment
 is percent-decoded only after splitting.
@@ -12,6 +15,23 @@ from urllib.parse import unquote
 
 API_VERSION_SEGMENT = "2010-04-01"
 SUFFIX = ".json"
+
+# The operations every wire names its requests by, whatever its paths look like: the
+# request log (``RequestRecord.operation``) and the fault selectors (``operation=``,
+# ``conference=``) use them, so a test can say "the participant list of conference X"
+# without a provider's URL.  A :class:`~.routing.Match`'s ``args`` start with the
+# conference (or call) reference as sent; a participant's call follows, and a command
+# endpoint (Telnyx's ``…/actions/{name}``) adds the command's name.
+OPERATIONS: dict[str, str] = {
+    "conferences": "the conference list",
+    "conference": "one conference: fetch, update, or a command on it",
+    "participants": "one conference's participant list: list, or add a participant",
+    "participant": "one participant: fetch, update or remove",
+    "calls": "the call list, or place a call",
+    "call": "one call: fetch, update, hang up, or a command on it",
+}
+# The operations whose first argument is a conference.
+CONFERENCE_OPERATIONS = frozenset({"conference", "participants", "participant"})
 
 # Operation name -> allowed methods (Twilio's; ``calls``, the list, is not in its slice).
 METHODS: dict[str, tuple[str, ...]] = {

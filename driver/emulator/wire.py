@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .faults import RequestRecord
 from .params import Params
+from .routing import Match
 
 if TYPE_CHECKING:
     from .callbacks import StatusCallbacks
@@ -104,6 +105,27 @@ class Wire:
 
         return TwilioCallbacks(self.emulator.state)
 
+    def operation(self, path: str) -> Match | None:
+        """The :data:`~.routing.OPERATIONS` entry a raw path names, or ``None`` (no API path).
+
+        Called before authentication for the request log and the fault selectors: it
+        looks at the path's shape only and never raises.
+        """
+        return None
+
+    def later_page(self, record: RequestRecord) -> bool:
+        """Whether a logged list request asks for a page after the first.
+
+        By default Twilio's spelling, which SignalWire and TeXML share: a ``PageToken``
+        or a ``Page`` above 0.
+        """
+        query = dict(record.query)
+        return "PageToken" in query or query.get("Page", "0") not in ("", "0")
+
+    def page_size(self, record: RequestRecord) -> int | None:
+        """The page size a logged list request asks for (by default ``PageSize``), if any."""
+        return _int(dict(record.query).get("PageSize"))
+
     def handle(self, request: WireRequest) -> WireReply:
         """Authenticate, route and run one request (raise :class:`WireError` to refuse)."""
         raise NotImplementedError
@@ -163,6 +185,14 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _int(raw: str | None) -> int | None:
+    """``raw`` as an int, or ``None`` when it is absent or not a number."""
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _seconds(value: float) -> str:

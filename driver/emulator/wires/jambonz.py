@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant
 from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
@@ -175,6 +176,19 @@ class JambonzWire(Wire):
         if error.extra.get("bare"):
             return WireReply(error.status)
         return WireReply(error.status, {"msg": error.message})
+
+    def operation(self, path: str) -> Match | None:
+        parts = path.split("/")
+        if len(parts) < 5 or parts[:3] != ["", "v1", "Accounts"] or not parts[3]:
+            return None
+        rest = [unquote(p) for p in parts[4:]]
+        if rest == ["Conferences"]:
+            return Match("conferences", ())
+        if rest == ["Calls"]:
+            return Match("calls", ())
+        if len(rest) == 2 and rest[0] == "Calls" and rest[1]:
+            return Match("call", (rest[1],))
+        return None
 
     def handle(self, request: WireRequest) -> WireReply:
         parts = request.path.split("/")

@@ -32,7 +32,7 @@ from ..errors import AUTHENTICATION_FAILED, METHOD_NOT_ALLOWED, ApiError, invali
 from ..paging import PageRequest, envelope, select
 from ..params import Params
 from ..resources import API_VERSION, rfc2822
-from ..routing import account_segment, match
+from ..routing import Match, account_segment, match
 from ..sids import UuidFactory
 from ..state import CONFERENCE_STATUSES, Conference, Participant
 from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
@@ -289,10 +289,14 @@ class SignalWireWire(Wire):
         except ApiError as exc:
             raise WireError(exc.status, exc.message, exc.code) from None
 
+    def operation(self, path: str) -> Match | None:
+        versioned = _versioned(path)
+        return None if versioned is None else match(versioned, suffix="")
+
     def _handle(self, request: WireRequest) -> WireReply:
-        if not request.path.startswith(ROOT + "/"):
+        versioned = _versioned(request.path)
+        if versioned is None:
             raise not_found(request.path)
-        versioned = request.path[len(BASE_PATH) - len("/2010-04-01") :]
         path_account = account_segment(versioned)
         if path_account is None:
             raise not_found(request.path)
@@ -502,6 +506,13 @@ class SignalWireWire(Wire):
             "status": error.status,
         }
         return WireReply(error.status, body, headers)
+
+
+def _versioned(path: str) -> str | None:
+    """A path under :data:`ROOT` as Twilio spells it (``/2010-04-01/Accounts/…``)."""
+    if not path.startswith(ROOT + "/"):
+        return None
+    return path[len(BASE_PATH) - len("/2010-04-01") :]
 
 
 def _envelope(

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant, State
 from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
@@ -47,6 +48,7 @@ from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
 if TYPE_CHECKING:
     from ..callbacks import StatusCallbacks
     from ..emulator import Emulator
+    from ..faults import RequestRecord
 
 # The demo credentials a fresh emulator accepts (never valid on Telnyx itself).
 DEMO_API_KEY = "KEY0CONFSQLDEMO0000000000000000000_emulatorOnlyKeyDoNotUse"
@@ -353,6 +355,37 @@ class TelnyxWire(Wire):
 
     def internal_error(self) -> WireReply:
         return self.error(WireError(500, "Internal server error", GENERIC))
+
+    def operation(self, path: str) -> Match | None:
+        prefix = self.base_path + "/"
+        if not path.startswith(prefix):
+            return None
+        parts = [unquote(p) for p in path[len(prefix) :].split("/")]
+        if "" in parts:
+            return None
+        head, rest = parts[0], tuple(parts[1:])
+        if head == "calls":
+            if not rest:
+                return Match("calls", ())
+            if len(rest) == 3 and rest[1] == "actions":
+                return Match("call", (rest[0], rest[2]))
+            return None
+        if head != "conferences" or len(rest) > 3:
+            return None
+        if len(rest) == 3 and rest[1] == "actions":
+            return Match("conference", (rest[0], rest[2]))
+        if len(rest) >= 2 and rest[1] != "participants":
+            return None
+        operation = ("conferences", "conference", "participants", "participant")[len(rest)]
+        return Match(operation, rest[:1] + rest[2:])
+
+    def later_page(self, record: RequestRecord) -> bool:
+        number = dict(record.query).get("page[number]", "1")
+        return number.strip() not in ("", "1")
+
+    def page_size(self, record: RequestRecord) -> int | None:
+        size = dict(record.query).get("page[size]")
+        return int(size) if size is not None and size.strip().isdigit() else None
 
     def handle(self, request: WireRequest) -> WireReply:
         prefix = self.base_path + "/"

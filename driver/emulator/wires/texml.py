@@ -42,6 +42,7 @@ from ..errors import ApiError
 from ..paging import PageRequest, select
 from ..params import Params
 from ..resources import rfc2822
+from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant
 from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
@@ -346,9 +347,14 @@ class TexmlWire(Wire):
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
         return WireReply(error.status, {"errors": [entry]}, headers)
 
+    def operation(self, path: str) -> Match | None:
+        parts = path.split("/")
+        route = _route(parts[5:]) if _under_account(parts) else None
+        return None if route is None else Match(*route)
+
     def _handle(self, request: WireRequest) -> WireReply:
         parts = request.path.split("/")
-        if len(parts) < 6 or parts[:4] != ["", "v2", "texml", "Accounts"] or not parts[4]:
+        if not _under_account(parts):
             raise not_found()
         account_sid = self._authenticate(request.headers.get("authorization"))
         request.record.account_sid = account_sid
@@ -699,6 +705,11 @@ class TexmlWire(Wire):
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _under_account(parts: list[str]) -> bool:
+    """Whether a split path is ``/v2/texml/Accounts/{AccountSid}/…``."""
+    return len(parts) >= 6 and parts[:4] == ["", "v2", "texml", "Accounts"] and bool(parts[4])
 
 
 def _route(rest: list[str]) -> Route | None:

@@ -13,7 +13,7 @@ from .. import calls, endpoints
 from ..errors import AUTHENTICATION_FAILED, METHOD_NOT_ALLOWED, ApiError, error_body, not_found
 from ..params import Params
 from ..resources import call_json, conference_json, participant_json
-from ..routing import METHODS, account_segment, match
+from ..routing import METHODS, Match, account_segment, match
 from ..sids import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
 
@@ -46,6 +46,9 @@ class TwilioWire(Wire):
 
     def demo_credentials(self) -> dict[str, str]:
         return {"AccountSid": DEMO_ACCOUNT_SID, "AuthToken": DEMO_AUTH_TOKEN}
+
+    def operation(self, path: str) -> Match | None:
+        return match(path)
 
     def handle(self, request: WireRequest) -> WireReply:
         try:
