@@ -35,9 +35,9 @@ bench-serve:
 	$(PYTHON) benchmarks/serve.py $(BENCH_ARGS)
 # The long soak (writes, then reads on one shared connection, under random faults):
 # prints statements, faults by kind and defects; exits 1 on any defect.
-# The bounded form runs in `make test` (tests/soak).
+# The bounded form runs in `make test` (tests/soak).  ONLY=writes or ONLY=reads runs one soak.
 DURATION ?= 600
 THREADS ?= 4
 SEED ?= 14
 soak:
-	$(PYTHON) -m tests.soak --duration $(DURATION) --threads $(THREADS) --seed $(SEED)
+	$(PYTHON) -m tests.soak --duration $(DURATION) --threads $(THREADS) --seed $(SEED) $(if $(ONLY),--only $(ONLY))
