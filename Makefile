@@ -28,7 +28,7 @@ serve:
 
 # The long form of the server load test: 32 clients for 30 s.
 serve-load:
-	CONFSQL_SERVE_LOAD_SECONDS=30 .venv/bin/pytest tests/serve/test_load.py -s
+	CONFSQL_SERVE_LOAD_SECONDS=30 .venv/bin/pytest tests/serve/test_load.py -s -n 0
 
 # Rows per second through psycopg and `confsql serve` versus the DB-API.
 bench-serve:
