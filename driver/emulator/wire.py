@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 
 _WIRES: dict[str, type[Wire]] = {}
 
+# Per list operation ("conferences", "participants"): {query parameter: column (and bound)}.
+FilterTable = Mapping[str, Mapping[str, str]]
+
 # A list request's filters, read back from the log by :meth:`Wire.filters`: per list
 # operation, each query parameter the wire filters on -> the table column it filters,
 # with the bound for a date ("DateCreated>=": Twilio's ``DateCreated>`` is on or after
 # the day).  This is Twilio's spelling (its emulated API reads exactly these); SignalWire
 # and TeXML start from it, Telnyx spells its own.
-FilterTable = Mapping[str, Mapping[str, str]]
 TWILIO_FILTERS: FilterTable = {
     "conferences": {
         "Status": "Status",
