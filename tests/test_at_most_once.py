@@ -186,7 +186,7 @@ def test_unknown_outcome_hints_for_update_delete_and_conference(
          f"SELECT * FROM Conferences WHERE Sid = '{conference}'"),
     ]  # fmt: skip
     for sql, method, expected in cases:
-        emu.faults.add("drop", method=method, path_contains="/Conferences/CF")
+        emu.faults.add("drop", method=method, conference=conference)
         with pytest.raises(driver.OperationalError) as info:
             conn.cursor().execute(sql)
         assert check_query(str(info.value)) == expected

@@ -27,6 +27,29 @@ if TYPE_CHECKING:
 
 _WIRES: dict[str, type[Wire]] = {}
 
+# Per list operation ("conferences", "participants"): {query parameter: column (and bound)}.
+FilterTable = Mapping[str, Mapping[str, str]]
+
+# A list request's filters, read back from the log by :meth:`Wire.filters`: per list
+# operation, each query parameter the wire filters on -> the table column it filters,
+# with the bound for a date ("DateCreated>=": Twilio's ``DateCreated>`` is on or after
+# the day).  This is Twilio's spelling (its emulated API reads exactly these); SignalWire
+# and TeXML start from it, Telnyx spells its own.
+TWILIO_FILTERS: FilterTable = {
+    "conferences": {
+        "Status": "Status",
+        "FriendlyName": "FriendlyName",
+        **{
+            f"{column}{op}": f"{column}{bound}"
+            for column in ("DateCreated", "DateUpdated")
+            for op, bound in (("", ""), ("<", "<="), (">", ">="))
+        },
+    },
+    "participants": {"Muted": "Muted", "Hold": "Hold", "Coaching": "Coaching"},
+}
+# Filtered columns whose values :meth:`Wire.filters` writes as "true"/"false".
+BOOLEAN_FILTERS = frozenset({"Muted", "Hold", "Coaching"})
+
 
 @dataclass(slots=True)
 class WireRequest:
@@ -70,6 +93,10 @@ class Wire:
     # Where the API lives under the server's root (BaseUrl = server URL + base_path).
     base_path: ClassVar[str] = ""
     demo_account: str = ""  # the account a fresh emulator starts with (set by __init__)
+    # What :meth:`filters` reads: list operation -> {query parameter: column (and bound)}.
+    list_filters: ClassVar[FilterTable] = TWILIO_FILTERS
+    # Per filtered column, the wire's values that confsql spells otherwise (wire -> confsql).
+    filter_values: ClassVar[FilterTable] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -125,6 +152,37 @@ class Wire:
     def page_size(self, record: RequestRecord) -> int | None:
         """The page size a logged list request asks for (by default ``PageSize``), if any."""
         return _int(dict(record.query).get("PageSize"))
+
+    def filters(self, record: RequestRecord) -> dict[str, str]:
+        """The filters a logged list request sent, by table column: ``{"Status": "init"}``.
+
+        Keys are column names, a date bound's with its operator (``"DateCreated>="``); values
+        are in confsql's words: booleans ``"true"``/``"false"``, statuses as the table shows
+        them (Telnyx's ``in_progress`` is ``"in-progress"``).  Parameters that filter no
+        column (paging, Telnyx's ``filter[whispering]``) are left out, and so is every
+        parameter of a request that is no conference or participant list.  A repeated
+        parameter gives its last value.  Lets an engine test say "the Status filter was
+        pushed" without naming a provider's query parameter.
+        """
+        found: dict[str, str] = {}
+        for key, value in record.query:
+            pair = self.filter_pair(record.operation or "", key, value)
+            if pair is not None:
+                column, raw = pair
+                base = column.rstrip("<>=")
+                if base in BOOLEAN_FILTERS:
+                    raw = raw.strip().lower()
+                found[column] = self.filter_values.get(base, {}).get(raw, raw)
+        return found
+
+    def filter_pair(self, operation: str, key: str, value: str) -> tuple[str, str] | None:
+        """The column (with its bound) and raw value of one query parameter, if it filters.
+
+        By default a lookup in :attr:`list_filters`; a wire whose parameter carries more
+        (TeXML puts a date's operator in the value) overrides this.
+        """
+        column = self.list_filters.get(operation, {}).get(key)
+        return None if column is None else (column, value)
 
     def handle(self, request: WireRequest) -> WireReply:
         """Authenticate, route and run one request (raise :class:`WireError` to refuse)."""

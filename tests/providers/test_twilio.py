@@ -216,6 +216,43 @@ def test_reads_spell_twilio_paths_and_paging(conn: driver.Connection, emu: Emula
         assert (request.method, request.path, request.query) == ("GET", root + path, query)
 
 
+def test_filters_spell_twilio_query_names(conn: driver.Connection, emu: Emulator) -> None:
+    """The pushed filters as Twilio's query parameters (the engine tests read them by column
+    through ``emu.wire.filters``): a date bound is a whole day, ``>`` on or after and ``<`` on
+    or before, booleans are ``true``/``false``, and ``Status IN`` is one list per value."""
+    sid = str(emu.create_conference("Sales", "in-progress")["sid"])
+    cur = conn.cursor()
+    for sql, params, queries in [
+        (
+            "SELECT Sid FROM Conferences WHERE Status = 'init' AND FriendlyName = 'Sales'",
+            (),
+            [[("Status", "init"), ("FriendlyName", "Sales")]],
+        ),
+        (
+            "SELECT Sid FROM Conferences WHERE Status IN ('init', 'in-progress')",
+            (),
+            [[("Status", "init")], [("Status", "in-progress")]],
+        ),
+        (
+            "SELECT Sid FROM Conferences WHERE DateCreated > '2026-11-18 10:00:00'"
+            " AND DateCreated < '2026-11-19 08:00:00' AND DateUpdated >= '2026-11-17'",
+            (),
+            [[("DateCreated>", "2026-11-18"), ("DateCreated<", "2026-11-19"),
+              ("DateUpdated>", "2026-11-17")]],
+        ),
+        (
+            "SELECT CallSid FROM Participants WHERE ConferenceSid = ?"
+            " AND Muted = 1 AND Hold = 0 AND Coaching = 0",
+            (sid,),
+            [[("Muted", "true"), ("Hold", "false"), ("Coaching", "false")]],
+        ),
+    ]:  # fmt: skip
+        emu.requests.clear()
+        cur.execute(sql, params).fetchall()
+        sent = [[p for p in r.query if p[0] != "PageSize"] for r in emu.requests]
+        assert sorted(map(sorted, sent)) == sorted(map(sorted, queries)), sql
+
+
 def test_a_hostile_name_is_one_path_segment(conn: driver.Connection, emu: Emulator) -> None:
     for name in ("a/../Calls", "x y", "q?x=1#frag", "%2F", "..", "ünï"):
         emu.requests.clear()

@@ -24,7 +24,7 @@ path.  What happens to a call afterwards (its hook, the conference verb, status 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 import orjson
@@ -32,7 +32,7 @@ import orjson
 from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant
-from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
+from ..wire import FilterTable, Wire, WireError, WireReply, WireRequest, bearer_token
 from .jambonz_calls import CallEngine, Hook
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ class JambonzWire(Wire):
 
     name = "jambonz"
     base_path = "/v1"
+    # The conference list takes no filters, and there is no participant list.
+    list_filters: ClassVar[FilterTable] = {}
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

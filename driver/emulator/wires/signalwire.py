@@ -23,7 +23,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from .. import calls, endpoints
@@ -35,7 +35,15 @@ from ..resources import API_VERSION, rfc2822
 from ..routing import Match, account_segment, match
 from ..sids import UuidFactory
 from ..state import CONFERENCE_STATUSES, Conference, Participant
-from ..wire import Wire, WireError, WireReply, WireRequest, basic_credentials
+from ..wire import (
+    TWILIO_FILTERS,
+    FilterTable,
+    Wire,
+    WireError,
+    WireReply,
+    WireRequest,
+    basic_credentials,
+)
 from .signalwire_callbacks import SignalWireCallbacks
 
 if TYPE_CHECKING:
@@ -163,6 +171,11 @@ class SignalWireWire(Wire):
 
     name = "signalwire"
     base_path = BASE_PATH
+    # Twilio's conference filters; the participant list has no Coaching filter.
+    list_filters: ClassVar[FilterTable] = {
+        "conferences": TWILIO_FILTERS["conferences"],
+        "participants": {"Muted": "Muted", "Hold": "Hold"},
+    }
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

@@ -37,13 +37,13 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant, State
-from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
+from ..wire import FilterTable, Wire, WireError, WireReply, WireRequest, bearer_token
 
 if TYPE_CHECKING:
     from ..callbacks import StatusCallbacks
@@ -207,6 +207,14 @@ class TelnyxWire(Wire):
 
     name = "telnyx"
     base_path = "/v2"
+    # Deep-object filters; dates cannot be filtered, nor is whispering a column.
+    list_filters: ClassVar[FilterTable] = {
+        "conferences": {"filter[status]": "Status", "filter[name]": "FriendlyName"},
+        "participants": {"filter[muted]": "Muted", "filter[on_hold]": "Hold"},
+    }
+    filter_values: ClassVar[FilterTable] = {
+        "Status": {wire: ours for ours, wire in CONFERENCE_STATUS.items()}
+    }
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

@@ -34,7 +34,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, unquote, urlencode
 
 from ..encoding import embed
@@ -45,7 +45,7 @@ from ..resources import rfc2822
 from ..routing import Match
 from ..sids import UuidFactory
 from ..state import Call, Conference, Participant
-from ..wire import Wire, WireError, WireReply, WireRequest, bearer_token
+from ..wire import FilterTable, Wire, WireError, WireReply, WireRequest, bearer_token
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -217,6 +217,11 @@ class TexmlWire(Wire):
 
     name = "texml"
     base_path = "/v2"
+    # Twilio's names, a date's operator inside its value (filter_pair); the participant list
+    # takes no filters.
+    list_filters: ClassVar[FilterTable] = {
+        "conferences": {k: k for k in ("Status", "FriendlyName", "DateCreated", "DateUpdated")},
+    }
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
@@ -228,6 +233,15 @@ class TexmlWire(Wire):
 
     def demo_credentials(self) -> dict[str, str]:
         return {"ApiKey": DEMO_API_KEY, "AccountSid": DEMO_ACCOUNT}
+
+    def filter_pair(self, operation: str, key: str, value: str) -> tuple[str, str] | None:
+        """``DateCreated=>=2026-11-18`` is the ``DateCreated>=`` filter on ``2026-11-18``."""
+        pair = super().filter_pair(operation, key, value)
+        bounded = _DATE_FILTER.match(value) if key.startswith("Date") else None
+        if pair is None or bounded is None:
+            return pair
+        op, day = bounded.groups()
+        return key + ("" if op in (None, "=") else op), day
 
     # -- rendering --------------------------------------------------------------------
 
