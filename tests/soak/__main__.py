@@ -4,8 +4,8 @@ Serves an emulator on 127.0.0.1, then runs the write soak (``--threads``
 connections) for 40 % of ``--duration``, and the read soak on one shared
 connection for the rest: 50 % with default properties, 10 % with
 MaxConcurrency=1; with ``--only`` that soak gets all of ``--duration``.
-Prints each summary and a total; exits 1 if any defect was found.  Without ``--duration`` it runs the bounded CI sizes (see
-:mod:`tests.soak.config`).
+Prints each summary and a total; exits 1 if any defect was found.  Without
+``--duration`` it runs the bounded CI sizes (see :mod:`tests.soak.config`).
 """
 
 from __future__ import annotations
