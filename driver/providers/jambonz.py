@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -51,7 +51,7 @@ from ..http import OutcomeUnknown
 from ..properties import Property, given_as, http_url
 from ..schema import Procedure, ProcedureMapping, TableMapping
 from . import jambonz_events
-from .base import ErrorBody, Format, Item, Provider, json_body
+from .base import BearerAuth, ErrorBody, Format, Item, Provider, json_body
 
 if TYPE_CHECKING:
     from ..http import ApiClient
@@ -144,20 +144,6 @@ def target(to: str) -> dict[str, str]:
     return {"type": "phone", "number": to}
 
 
-class _BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <API key>`` (the key never appears in a repr)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "<Bearer auth>"
-
-
 def _sql(text: str) -> str:
     return text.replace("'", "''")
 
@@ -168,6 +154,8 @@ class Jambonz(Provider):
     name = "Jambonz"
     mapping_name = "jambonz"
     wire = "jambonz"
+    url_user = "AccountSid"
+    url_password = "ApiKey"
     description = (
         "jambonz REST API v1 (self-hosted): conferences by name; Participants derived from "
         "the events `confsql listen` records."
@@ -249,16 +237,6 @@ class Jambonz(Provider):
                     "2531329f-fb09-4ef7-887e-84e648214436)"
                 )
 
-    @classmethod
-    def url_properties(cls, user: str | None, password: str | None) -> dict[str, str]:
-        """A URL's user is the AccountSid; its password, the ApiKey."""
-        out: dict[str, str] = {}
-        if user:
-            out["AccountSid"] = user
-        if password is not None:
-            out["ApiKey"] = password
-        return out
-
     # --- connection ------------------------------------------------------------------------
 
     def default_base_url(self) -> str:
@@ -266,7 +244,7 @@ class Jambonz(Provider):
 
     def auth(self) -> httpx.Auth | None:
         key = self.settings["ApiKey"]
-        return _BearerAuth(str(key)) if key else None
+        return BearerAuth(str(key)) if key else None
 
     def credential_hint(self) -> str:
         return f"check ApiKey, and that it belongs to AccountSid {self.settings['AccountSid']}"

@@ -210,13 +210,9 @@ class SignalWire(Twilio):
 
     @classmethod
     def url_properties(cls, user: str | None, password: str | None) -> dict[str, str]:
-        """A URL's user is the Project ID; its password, the API token."""
-        out: dict[str, str] = {}
-        if user:
-            out["ProjectId"] = user
-        if password is not None:
-            out["ApiToken"] = password
-        return out
+        """A URL's user is the Project ID, its password the API token (the base's
+        ``url_user``/``url_password``, not Twilio's API-key rule)."""
+        return super(Twilio, cls).url_properties(user, password)
 
     # --- connection ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ procedures that become one or several commands (:mod:`.telnyx_commands`).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -18,7 +18,7 @@ import httpx
 from ..errors import DataError, Error, NotSupportedError, OperationalError, ProgrammingError
 from ..properties import Property
 from ..schema import Procedure, ProcedureMapping, TableMapping
-from .base import ErrorBody, Format, Item, Provider, json_body
+from .base import BearerAuth, ErrorBody, Format, Item, Provider, json_body
 from .telnyx_commands import WEBHOOK_URL, Commands
 from .telnyx_paging import scan_pages
 
@@ -60,20 +60,6 @@ WHY_NOT: dict[str, str] = {
     "MaxParticipants": "Telnyx sets it only when a conference is created from a live call",
     "Region": "Telnyx places conferences itself (its regions are not Twilio's)",
 }
-
-
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <API key>`` (the key never appears in a repr)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "BearerAuth(***)"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
 
 
 class Telnyx(Provider):

@@ -18,7 +18,7 @@ request, as on Twilio.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
@@ -28,7 +28,7 @@ from ..errors import DataError, Error, NotSupportedError, OperationalError, Prog
 from ..http import OutcomeUnknown
 from ..properties import Property, given_as
 from ..schema import Procedure, ProcedureMapping, TableMapping
-from .base import ErrorBody, Format, form_value
+from .base import BearerAuth, ErrorBody, Format, form_value
 from .twilio import Twilio, _json_object
 
 if TYPE_CHECKING:
@@ -85,20 +85,6 @@ INSTEAD: dict[str, str] = {
         "join first, then EXEC ModifyParticipants ... Coaching = 1, CallSidToCoach = '...'"
     ),
 }
-
-
-class _BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <API key>`` (the key never appears in a repr)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "<Bearer auth>"
 
 
 class TelnyxTeXML(Twilio):
@@ -167,16 +153,6 @@ class TelnyxTeXML(Twilio):
                 "needs the TeXML account id (a UUID such as 61bf923e-5e4d-4595-a110-56190ea18a1b)"
             )
 
-    @classmethod
-    def url_properties(cls, user: str | None, password: str | None) -> dict[str, str]:
-        """A URL's user is the AccountSid; its password, the ApiKey."""
-        out: dict[str, str] = {}
-        if user:
-            out["AccountSid"] = user
-        if password is not None:
-            out["ApiKey"] = password
-        return out
-
     # --- connection ------------------------------------------------------------------------
 
     def default_base_url(self) -> str:
@@ -184,7 +160,7 @@ class TelnyxTeXML(Twilio):
 
     def auth(self) -> httpx.Auth | None:
         key = self.settings["ApiKey"]
-        return _BearerAuth(str(key)) if key else None
+        return BearerAuth(str(key)) if key else None
 
     def credential_hint(self) -> str:
         sid = self.settings["AccountSid"]
