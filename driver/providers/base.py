@@ -105,6 +105,9 @@ class Provider:
     identifier: ClassVar[re.Pattern[str] | None] = None
     # Procedures the provider cannot run at all -> what to do instead (NotSupportedError).
     alternatives: ClassVar[Mapping[str, str]] = {}
+    # Why an input the provider refuses has no equivalent, or what to do instead; said in
+    # its NotSupportedError.  Keyed by input name, or "Procedure.Input" for one procedure.
+    input_advice: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -365,10 +368,17 @@ class Provider:
         refused = [name for name in inputs if not mapping.takes(name)]
         if refused:
             takes = [i.name for i in proc.inputs if mapping.takes(i.name)]
+            advice = self.input_advice
+            said = [
+                f"{name}: {text}"
+                for name in refused
+                if (text := advice.get(f"{proc.name}.{name}") or advice.get(name))
+            ]
             raise NotSupportedError(
                 f"{proc.name} on {self.name}: {_quote_list(refused)} "
                 f"{'is' if len(refused) == 1 else 'are'} not supported by {self.name}, so "
                 f"nothing was sent; {self.name} takes: {', '.join(takes)}"
+                + (f" ({'; '.join(said)})" if said else "")
             )
 
     def subscribe(self, proc: Procedure, values: dict[str, object]) -> dict[str, object]:

@@ -156,6 +156,7 @@ class Jambonz(Provider):
     wire = "jambonz"
     url_user = "AccountSid"
     url_password = "ApiKey"
+    input_advice: ClassVar[Mapping[str, str]] = INSTEAD
     description = (
         "jambonz REST API v1 (self-hosted): conferences by name; Participants derived from "
         "the events `confsql listen` records."
@@ -361,14 +362,7 @@ class Jambonz(Provider):
         self, proc: Procedure, mapping: ProcedureMapping, inputs: Mapping[str, object]
     ) -> None:
         """The inputs jambonz has, then its own limits; nothing is sent on failure."""
-        refused = [name for name in inputs if not mapping.takes(name)]
-        hints = [f"{name}: {INSTEAD[name]}" for name in refused if name in INSTEAD]
-        try:
-            super().check_inputs(proc, mapping, inputs)
-        except NotSupportedError as exc:
-            if hints:
-                raise NotSupportedError(f"{exc.message}. Instead, {'; '.join(hints)}") from None
-            raise
+        super().check_inputs(proc, mapping, inputs)
         where = f"{proc.name} on {self.name}"
         name = inputs.get("ConferenceSid")
         if isinstance(name, str) and ":" in name:

@@ -166,14 +166,12 @@ class SignalWire(Twilio):
     url_password = "ApiToken"
     formats: ClassVar[Mapping[str, Format]] = SIGNALWIRE_FORMATS
     identifier = _UUID
-    input_advice: ClassVar[Mapping[tuple[str, str], str]] = {
+    input_advice: ClassVar[Mapping[str, str]] = {
         **Twilio.input_advice,
-        ("AddParticipants", "Label"): (
-            "SignalWire participants have no label: use the CallSid AddParticipants returns."
-        ),
-        ("ModifyParticipants", "EndConferenceOnExit"): (
-            "Set it when the call joins (AddParticipants or JoinConference EndConferenceOnExit)."
-        ),
+        "AddParticipants.Label": "SignalWire participants have no label: use the CallSid "
+        "AddParticipants returns",
+        "ModifyParticipants.EndConferenceOnExit": "set it when the call joins (AddParticipants "
+        "or JoinConference EndConferenceOnExit)",
     }
 
     # --- properties --------------------------------------------------------------------

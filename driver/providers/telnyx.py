@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from ..errors import DataError, Error, NotSupportedError, OperationalError, ProgrammingError
+from ..errors import DataError, Error, OperationalError, ProgrammingError
 from ..properties import Property
 from ..schema import Procedure, ProcedureMapping, TableMapping
 from .base import BearerAuth, ErrorBody, Format, Item, Provider, json_body
@@ -92,6 +92,7 @@ class Telnyx(Provider):
     webhook_path: ClassVar[str] = "/telnyx"
     formats: ClassVar[Mapping[str, Format]] = TELNYX_FORMATS
     url_password = "ApiKey"
+    input_advice: ClassVar[Mapping[str, str]] = WHY_NOT
     identifier = re.compile(rf"{_UUID}|v[0-9]+:[A-Za-z0-9_=+/.-]+")
 
     # --- properties --------------------------------------------------------------------
@@ -201,16 +202,7 @@ class Telnyx(Provider):
         self, proc: Procedure, mapping: ProcedureMapping, inputs: Mapping[str, object]
     ) -> None:
         """NotSupportedError naming the inputs Telnyx has no equivalent for, and why."""
-        try:
-            super().check_inputs(proc, mapping, inputs)
-        except NotSupportedError as exc:
-            reasons = [
-                f"{n}: {WHY_NOT[n]}" for n in inputs if not mapping.takes(n) and n in WHY_NOT
-            ]
-            if reasons:
-                exc.message += " (" + "; ".join(reasons) + ")"
-                exc.args = (exc.message,)
-            raise
+        super().check_inputs(proc, mapping, inputs)
         limit = inputs.get("TimeLimit")
         if isinstance(limit, int) and not 30 <= limit <= 14400:
             raise DataError(

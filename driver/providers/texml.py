@@ -121,7 +121,7 @@ class TelnyxTeXML(Twilio):
         ),
     )
     credentials = ("ApiKey", "AccountSid")
-    input_advice: ClassVar[Mapping[tuple[str, str], str]] = {}  # INSTEAD (above) says it
+    input_advice: ClassVar[Mapping[str, str]] = INSTEAD
     formats: ClassVar[Mapping[str, Format]] = TEXML_FORMATS
     url_user = "AccountSid"
     url_password = "ApiKey"
@@ -239,14 +239,7 @@ class TelnyxTeXML(Twilio):
         self, proc: Procedure, mapping: ProcedureMapping, inputs: Mapping[str, object]
     ) -> None:
         """The declared inputs TeXML has, then TeXML's own limits; nothing is sent on failure."""
-        refused = [name for name in inputs if not mapping.takes(name)]
-        hints = [f"{name}: {INSTEAD[name]}" for name in refused if name in INSTEAD]
-        try:
-            super().check_inputs(proc, mapping, inputs)
-        except NotSupportedError as exc:
-            if hints:
-                raise NotSupportedError(f"{exc.message}. Instead, {'; '.join(hints)}") from None
-            raise
+        super().check_inputs(proc, mapping, inputs)
         if proc.name != "AddParticipants":
             return
         wait = inputs.get("WaitTime")

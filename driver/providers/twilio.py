@@ -127,11 +127,9 @@ class Twilio(Provider):
     credentials: ClassVar[tuple[str, ...]] = ("AccountSid", "AuthToken", "ApiKey", "ApiSecret")
     # The form field of an update (or create) call request that carries inline markup.
     markup_field: ClassVar[str] = "Twiml"
-    # What to do instead of an input this provider refuses: (procedure, input) -> advice.
-    input_advice: ClassVar[Mapping[tuple[str, str], str]] = {
-        ("JoinConference", "Hold"): (
-            "To hold the call, run ModifyParticipants with Hold = 1 once it has joined."
-        ),
+    input_advice: ClassVar[Mapping[str, str]] = {
+        "JoinConference.Hold": "to hold the call, run ModifyParticipants with Hold = 1 once "
+        "it has joined",
     }
     formats: ClassVar[Mapping[str, Format]] = TWILIO_FORMATS
     account_pattern = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -246,17 +244,7 @@ class Twilio(Provider):
         """The declared inputs it takes (with advice for some it does not), then the
         JoinConference rules only this API has: its markup has no supervisor roles, and
         the call must be one of its call SIDs."""
-        try:
-            super().check_inputs(proc, mapping, inputs)
-        except NotSupportedError as exc:
-            advice = [
-                text
-                for (owner, name), text in self.input_advice.items()
-                if owner == proc.name and name in inputs and not mapping.takes(name)
-            ]
-            if not advice:
-                raise
-            raise NotSupportedError(f"{exc.message}. {' '.join(advice)}") from None
+        super().check_inputs(proc, mapping, inputs)
         if proc.name == "JoinConference":
             self.check_join(inputs)
 
