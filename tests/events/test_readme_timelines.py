@@ -197,22 +197,7 @@ def test_queries_on_a_known_timeline(connect: Connect, emu: Emulator, tmp_path: 
         emu.hang_up(cy)
         assert emu.callbacks.drain()
 
-        sql = queries()
-        joined = run(conn, sql["joined"])
-        assert sorted((r["FriendlyName"], r["Label"], r["JoinedAt"]) for r in joined) == [
-            ("casual", "cy", "2026-03-02 09:01:11"),
-            ("review", "ana", "2026-03-02 09:00:00"),
-            ("review", "ben", "2026-03-02 09:00:00"),
-        ]
-        talk = run(conn, sql["talk"])
-        assert [(r["Label"], r["TalkSeconds"]) for r in talk] == [("ana", 12), ("ben", 4)]
-        held = run(conn, sql["hold"])
-        assert [(r["Label"], r["Holds"], r["HeldSeconds"]) for r in held] == [("ben", 2, 37)]
-        ended = run(conn, sql["moderator"])
-        assert [
-            (r["FriendlyName"], r["EndedBy"], r["Seconds"], r["ReasonConferenceEnded"])
-            for r in ended
-        ] == [("review", "ana", 71, "participant-with-end-conference-on-exit-left")]
+        assert_known_timeline(conn)
 
 
 def test_queries_on_a_known_jambonz_timeline(
@@ -290,21 +275,25 @@ def test_queries_on_a_known_jambonz_timeline(
             emu.wire.hang_up(cy)
             assert emu.wire.drain()
 
-            sql = queries()
-            joined = run(conn, sql["joined"])
-            assert sorted((r["FriendlyName"], r["Label"], r["JoinedAt"]) for r in joined) == [
-                ("casual", "cy", "2026-03-02 09:01:11"),
-                ("review", "ana", "2026-03-02 09:00:00"),
-                ("review", "ben", "2026-03-02 09:00:00"),
-            ]
-            talk = run(conn, sql["talk"])
-            assert [(r["Label"], r["TalkSeconds"]) for r in talk] == [("ana", 12), ("ben", 4)]
-            held = run(conn, sql["hold"])
-            assert [(r["Label"], r["Holds"], r["HeldSeconds"]) for r in held] == [("ben", 2, 37)]
-            ended = run(conn, sql["moderator"])
-            assert [
-                (r["FriendlyName"], r["EndedBy"], r["Seconds"], r["ReasonConferenceEnded"])
-                for r in ended
-            ] == [("review", "ana", 71, "participant-with-end-conference-on-exit-left")]
+            assert_known_timeline(conn)
         finally:
             emu.reset()
+
+
+def assert_known_timeline(conn: driver.Connection) -> None:
+    """The README's four timeline queries give the known timeline's answers."""
+    sql = queries()
+    joined = run(conn, sql["joined"])
+    assert sorted((r["FriendlyName"], r["Label"], r["JoinedAt"]) for r in joined) == [
+        ("casual", "cy", "2026-03-02 09:01:11"),
+        ("review", "ana", "2026-03-02 09:00:00"),
+        ("review", "ben", "2026-03-02 09:00:00"),
+    ]
+    talk = run(conn, sql["talk"])
+    assert [(r["Label"], r["TalkSeconds"]) for r in talk] == [("ana", 12), ("ben", 4)]
+    held = run(conn, sql["hold"])
+    assert [(r["Label"], r["Holds"], r["HeldSeconds"]) for r in held] == [("ben", 2, 37)]
+    ended = run(conn, sql["moderator"])
+    assert [
+        (r["FriendlyName"], r["EndedBy"], r["Seconds"], r["ReasonConferenceEnded"]) for r in ended
+    ] == [("review", "ana", 71, "participant-with-end-conference-on-exit-left")]
