@@ -397,19 +397,7 @@ def update_participant(
             )
 
         before = _modifiable(participant)
-        if flags["Muted"] is not None:
-            participant.muted = flags["Muted"]
-        if flags["Hold"] is not None:
-            participant.hold = flags["Hold"]
-        if flags["EndConferenceOnExit"] is not None:
-            participant.end_conference_on_exit = flags["EndConferenceOnExit"]
-        if flags["BeepOnExit"] is not None:
-            participant.options["BeepOnExit"] = flags["BeepOnExit"]
-        if coaching is not None:
-            participant.coaching = coaching
-            participant.call_sid_to_coach = (
-                (coach or participant.call_sid_to_coach) if coaching else None
-            )
+        participant.update(flags, coaching, coach)
         for key in UPDATE_STRINGS:
             if key in form:
                 participant.options[key] = form.get(key)

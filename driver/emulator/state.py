@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,6 +102,23 @@ class Participant:
     def changed(self) -> None:
         """Drop the cached rendering after a change to a field the resource shows."""
         self.rendered = None
+
+    def update(
+        self, flags: Mapping[str, bool | None], coaching: bool | None, coach: str | None
+    ) -> None:
+        """Apply an update's Muted, Hold, EndConferenceOnExit and BeepOnExit (``None``
+        leaves one as it is) and its coaching (``coach``: the call coached, if given)."""
+        if flags["Muted"] is not None:
+            self.muted = flags["Muted"]
+        if flags["Hold"] is not None:
+            self.hold = flags["Hold"]
+        if flags["EndConferenceOnExit"] is not None:
+            self.end_conference_on_exit = flags["EndConferenceOnExit"]
+        if flags["BeepOnExit"] is not None:
+            self.options["BeepOnExit"] = flags["BeepOnExit"]
+        if coaching is not None:
+            self.coaching = coaching
+            self.call_sid_to_coach = (coach or self.call_sid_to_coach) if coaching else None
 
 
 @dataclass(slots=True, eq=False)
