@@ -143,15 +143,21 @@ def any_provider(
     yield from serve_provider(str(request.param), wire_servers)
 
 
+def wire_server(wire_servers: dict[str, EmulatorServer], wire: str) -> EmulatorServer:
+    """The session's HTTP emulator speaking ``wire`` (started on first use)."""
+    running = wire_servers.get(wire)
+    if running is None:
+        running = wire_servers[wire] = EmulatorServer(Emulator(wire=wire)).start()
+    return running
+
+
 def serve_provider(
     name: str, wire_servers: dict[str, EmulatorServer]
 ) -> Iterator[ProviderUnderTest]:
     """Body of a fixture for one provider: its HTTP emulator (reset) and a way to connect."""
     cls = provider_class(name)
     assert cls is not None
-    running = wire_servers.get(cls.wire)
-    if running is None:
-        running = wire_servers[cls.wire] = EmulatorServer(Emulator(wire=cls.wire)).start()
+    running = wire_server(wire_servers, cls.wire)
     emulator = running.emulator
     emulator.reset()
     opened: list[driver.Connection] = []

@@ -27,7 +27,7 @@ from driver.emulator.wires import jambonz as wire
 from driver.events import ReceiverConfig, Secrets
 from driver.events.server import ReceiverServer
 from driver.providers.jambonz import SPEECH_DEFAULTS
-from tests.conftest import SHARED
+from tests.conftest import SHARED, wire_server
 
 yaml = pytest.importorskip("yaml")
 
@@ -58,9 +58,7 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture
 def jambonz_server(wire_servers: dict[str, EmulatorServer]) -> EmulatorServer:
-    running = wire_servers.get("jambonz")
-    if running is None:
-        running = wire_servers["jambonz"] = EmulatorServer(Emulator(wire="jambonz")).start()
+    running = wire_server(wire_servers, "jambonz")
     return running
 
 

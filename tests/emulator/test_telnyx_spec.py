@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 import driver
-from driver.emulator import Emulator, EmulatorServer, RequestRecord
+from driver.emulator import EmulatorServer, RequestRecord
 from driver.emulator.wires.telnyx import DEMO_API_KEY, DEMO_CONNECTION_ID
-from tests.conftest import SHARED
+from tests.conftest import SHARED, wire_server
 
 yaml = pytest.importorskip("yaml")
 
@@ -51,9 +51,7 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture
 def telnyx(wire_servers: dict[str, EmulatorServer]) -> Iterator[EmulatorServer]:
-    running = wire_servers.get("telnyx")
-    if running is None:
-        running = wire_servers["telnyx"] = EmulatorServer(Emulator(wire="telnyx")).start()
+    running = wire_server(wire_servers, "telnyx")
     running.emulator.reset()
     yield running
     running.emulator.reset()

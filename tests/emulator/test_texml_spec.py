@@ -21,7 +21,7 @@ import pytest
 import driver
 from driver.emulator import Emulator, EmulatorServer
 from driver.emulator.wires import texml as wire
-from tests.conftest import SHARED
+from tests.conftest import SHARED, wire_server
 
 yaml = pytest.importorskip("yaml")
 
@@ -51,9 +51,7 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture
 def emu(wire_servers: dict[str, EmulatorServer]) -> Iterator[Emulator]:
-    running = wire_servers.get("texml")
-    if running is None:
-        running = wire_servers["texml"] = EmulatorServer(Emulator(wire="texml")).start()
+    running = wire_server(wire_servers, "texml")
     running.emulator.reset()
     yield running.emulator
     running.emulator.reset()

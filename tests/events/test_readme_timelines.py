@@ -24,7 +24,7 @@ import driver
 from driver.emulator import Emulator, EmulatorServer
 from driver.events.server import ReceiverServer
 from driver.sandbox import sandbox_emulator
-from tests.conftest import Connect
+from tests.conftest import Connect, wire_server
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -210,9 +210,7 @@ def test_queries_on_a_known_jambonz_timeline(
     from driver.events import ReceiverConfig, Secrets
     from driver.providers import jambonz
 
-    running = wire_servers.get("jambonz")
-    if running is None:
-        running = wire_servers["jambonz"] = EmulatorServer(Emulator(wire="jambonz")).start()
+    running = wire_server(wire_servers, "jambonz")
     emu = running.emulator
     emu.reset()
     clock = SteppedClock()

@@ -29,6 +29,7 @@ from driver.events.signatures import jambonz_header
 from driver.providers import provider_class
 from driver.providers.jambonz import target
 from driver.settings import resolve
+from tests.conftest import wire_server
 
 PROVIDER = "Jambonz"
 ACCOUNT = wire.DEMO_ACCOUNT
@@ -52,9 +53,7 @@ def _no_jambonz_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def jambonz_server(wire_servers: dict[str, EmulatorServer]) -> EmulatorServer:
     """The jambonz emulator over HTTP (shared with its spec tests)."""
-    running = wire_servers.get("jambonz")
-    if running is None:
-        running = wire_servers["jambonz"] = EmulatorServer(Emulator(wire="jambonz")).start()
+    running = wire_server(wire_servers, "jambonz")
     return running
 
 

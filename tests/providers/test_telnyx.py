@@ -29,7 +29,7 @@ from driver.errors import (
 )
 from driver.http import OutcomeUnknown
 from driver.providers.telnyx_paging import MAX_PASSES, _totals
-from tests.conftest import ProviderUnderTest
+from tests.conftest import ProviderUnderTest, wire_server
 
 FROM, TO = "+15550100", "+15550199"
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
@@ -45,9 +45,7 @@ def _no_telnyx_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def tx(wire_servers: dict[str, EmulatorServer]) -> Iterator[ProviderUnderTest]:
     """The Telnyx emulator over HTTP (reset, clock at NOW) and ``connect(**props)`` to it."""
-    running = wire_servers.get("telnyx")
-    if running is None:
-        running = wire_servers["telnyx"] = EmulatorServer(Emulator(wire="telnyx")).start()
+    running = wire_server(wire_servers, "telnyx")
     emulator = running.emulator
     emulator.reset()
     emulator.clock = lambda: NOW

@@ -23,6 +23,7 @@ from driver.emulator.encoding import embed
 from driver.emulator.wires import texml as wire
 from driver.providers import provider_class
 from driver.providers.texml import _on_host, conference_texml
+from tests.conftest import wire_server
 
 PROVIDER = "TelnyxTeXML"
 ROOT = f"/v2/texml/Accounts/{wire.DEMO_ACCOUNT}"
@@ -39,9 +40,7 @@ def _no_telnyx_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def texml_server(wire_servers: dict[str, EmulatorServer]) -> EmulatorServer:
     """The TeXML emulator over HTTP, shared with the provider-neutral tests."""
-    running = wire_servers.get("texml")
-    if running is None:
-        running = wire_servers["texml"] = EmulatorServer(Emulator(wire="texml")).start()
+    running = wire_server(wire_servers, "texml")
     return running
 
 
